@@ -1,0 +1,43 @@
+"""The ``baoshan-gis`` command line.
+
+Each topic registers its commands from its own module (``_layers.py``, ``_analysis.py``,
+``_maps.py``, ``_serve.py``, ``_run.py``); the commands only parse options and call the library.
+Errors of the package become one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from baoshan_gis._errors import BaoshanGISError
+
+
+class _Group(click.Group):
+    """A click group that turns the package's errors into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BaoshanGISError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="baoshan-gis")
+def main() -> None:
+    """baoshan-gis: plan layers, coverage analysis, maps and tiles for Baoshan's S&T plan."""
+
+
+def _register_all() -> None:
+    from baoshan_gis.cli import _analysis, _import, _layers, _maps, _osm, _run, _serve
+
+    for module in (_layers, _osm, _analysis, _maps, _serve, _run):
+        module.register(main)
+    _import.register(_layers.layers_group)
+
+
+_register_all()

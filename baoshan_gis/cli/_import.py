@@ -1,0 +1,9 @@
+"""CLI commands (placeholder until this topic lands)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    """Add this topic's commands to ``group``."""

@@ -1,0 +1,336 @@
+"""Reading and writing the project's GeoPackage.
+
+Everything that touches the file goes through here, so that every write is atomic: the new content
+is written to a temporary copy beside the target and moved over it in one ``os.replace``; a failure
+leaves the original file exactly as it was (and no temporary file behind).
+
+Besides the layers, the GeoPackage holds two bookkeeping tables:
+
+``baoshan_layer_meta``
+    one row per layer: titles, plan section, source, licence, attribution, kind (``plan``,
+    ``import`` or ``analysis``), and for imports and analyses the parameters and input layers as
+    JSON;
+``layer_styles``
+    QGIS's own table of default styles, so the file opens styled in QGIS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from baoshan_gis._errors import InvalidInput, LayerNotFound
+
+META_TABLE = "baoshan_layer_meta"
+_SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_RESERVED_PREFIXES = ("gpkg_", "rtree_", "sqlite_", "layer_styles", "baoshan_")
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What :func:`list_layers` reports about one layer of a GeoPackage."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    kind: str
+    data_type: str
+    geometry_type: str | None
+    count: int
+    bounds: tuple[float, float, float, float] | None
+    description: str
+    attribution: str
+    plan_ref: str
+    source: str
+    licence: str
+    parameters: dict[str, Any]
+    inputs: list[str]
+
+
+def check_layer_name(name: str) -> str:
+    """Return ``name`` if it is a safe layer identifier, else raise :class:`InvalidInput`.
+
+    Safe: lower-case ASCII letter first, then letters, digits or ``_``; at most 63 characters; not
+    one of the GeoPackage's or the project's reserved prefixes.
+    """
+    if not isinstance(name, str) or not _SAFE_NAME.match(name):
+        raise InvalidInput(
+            f"layer name {name!r} is not a safe identifier: use 1-63 characters, a lower-case "
+            "letter first, then lower-case letters, digits or '_' (e.g. 'incubators_2026')"
+        )
+    if name.startswith(_RESERVED_PREFIXES):
+        raise InvalidInput(
+            f"layer name {name!r} uses a reserved prefix ({', '.join(_RESERVED_PREFIXES)})"
+        )
+    return name
+
+
+def _require_file(gpkg: str | os.PathLike[str]) -> Path:
+    path = Path(gpkg)
+    if not path.is_file():
+        raise InvalidInput(
+            f"GeoPackage {str(path)!r} does not exist; build it first with "
+            "'baoshan-gis build --out PATH.gpkg'"
+        )
+    return path
+
+
+def layer_names(gpkg: str | os.PathLike[str]) -> list[str]:
+    """Names of the layers (feature and attribute tables) in the GeoPackage, in file order."""
+    path = _require_file(gpkg)
+    with contextlib.closing(_connect_ro(path)) as con:
+        rows = con.execute(
+            "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features','attributes') "
+            "ORDER BY rowid"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _connect_ro(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def require_layer(gpkg: str | os.PathLike[str], name: str) -> None:
+    """Raise :class:`LayerNotFound` (listing what exists) unless ``name`` is a layer."""
+    names = layer_names(gpkg)
+    if name not in names:
+        raise LayerNotFound(
+            f"no layer named {name!r} in {Path(gpkg).name!r}; layers: {', '.join(names)}"
+        )
+
+
+def read_layer(
+    gpkg: str | os.PathLike[str],
+    name: str,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    columns: list[str] | None = None,
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Read one layer as a GeoDataFrame (EPSG:4326), or a DataFrame for attribute tables.
+
+    Parameters
+    ----------
+    gpkg
+        Path of the GeoPackage.
+    name
+        Layer name; :class:`LayerNotFound` lists the layers when it is unknown.
+    bbox
+        Optional ``(minx, miny, maxx, maxy)`` filter in the layer's CRS (WGS84).
+    columns
+        Optional subset of attribute columns.
+    """
+    require_layer(gpkg, name)
+    return pyogrio.read_dataframe(
+        Path(gpkg), layer=name, bbox=bbox, columns=columns, fid_as_index=False
+    )
+
+
+def read_meta(gpkg: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The project's metadata rows, keyed by layer name (empty for foreign GeoPackages)."""
+    path = _require_file(gpkg)
+    with contextlib.closing(_connect_ro(path)) as con:
+        exists = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (META_TABLE,)
+        ).fetchone()
+        if not exists:
+            return {}
+        con.row_factory = sqlite3.Row
+        rows = con.execute(f"SELECT * FROM {META_TABLE}").fetchall()
+    out = {}
+    for r in rows:
+        d = dict(r)
+        d["parameters"] = json.loads(d.get("parameters") or "{}")
+        d["inputs"] = json.loads(d.get("inputs") or "[]")
+        out[d["layer"]] = d
+    return out
+
+
+def list_layers(gpkg: str | os.PathLike[str]) -> list[LayerInfo]:
+    """Describe every layer: titles, kind, geometry type, feature count, bounds, provenance."""
+    path = _require_file(gpkg)
+    meta = read_meta(path)
+    with contextlib.closing(_connect_ro(path)) as con:
+        rows = con.execute(
+            "SELECT c.table_name, c.data_type, c.description, g.geometry_type_name "
+            "FROM gpkg_contents c LEFT JOIN gpkg_geometry_columns g USING (table_name) "
+            "WHERE c.data_type IN ('features','attributes') ORDER BY c.rowid"
+        ).fetchall()
+        infos = []
+        for table, data_type, description, gtype in rows:
+            count = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            bounds = None
+            if data_type == "features" and count:
+                info = pyogrio.read_info(path, layer=table, force_total_bounds=True)
+                b = info.get("total_bounds")
+                if b is not None:
+                    bounds = tuple(float(v) for v in b)
+            m = meta.get(table, {})
+            infos.append(
+                LayerInfo(
+                    name=table,
+                    title_zh=m.get("title_zh", ""),
+                    title_en=m.get("title_en", ""),
+                    kind=m.get("kind", "foreign"),
+                    data_type=data_type,
+                    geometry_type=gtype,
+                    count=int(count),
+                    bounds=bounds,  # type: ignore[arg-type]
+                    description=description or "",
+                    attribution=m.get("attribution", ""),
+                    plan_ref=m.get("plan_ref", ""),
+                    source=m.get("source", ""),
+                    licence=m.get("licence", ""),
+                    parameters=m.get("parameters", {}),
+                    inputs=m.get("inputs", []),
+                )
+            )
+    return infos
+
+
+def layer_info(gpkg: str | os.PathLike[str], name: str) -> LayerInfo:
+    """:func:`list_layers` for one layer."""
+    for info in list_layers(gpkg):
+        if info.name == name:
+            return info
+    require_layer(gpkg, name)  # raises with the list of layers
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], *, copy_existing: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it over ``target`` only on success.
+
+    With ``copy_existing`` the temporary file starts as a copy of ``target`` (for updates);
+    otherwise it does not exist yet (for builds from scratch). On any exception the temporary file
+    is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if copy_existing and target.exists():
+            shutil.copyfile(target, tmp)
+        else:
+            tmp.unlink()
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        for sidecar in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                sidecar.unlink()
+
+
+def _ensure_meta_table(con: sqlite3.Connection) -> None:
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {META_TABLE} ("
+        "layer TEXT PRIMARY KEY, title_zh TEXT, title_en TEXT, kind TEXT, plan_ref TEXT, "
+        "source TEXT, licence TEXT, attribution TEXT, parameters TEXT, inputs TEXT)"
+    )
+
+
+def write_meta(
+    path: str | os.PathLike[str],
+    layer: str,
+    *,
+    title_zh: str,
+    title_en: str,
+    kind: str,
+    plan_ref: str = "",
+    source: str = "",
+    licence: str = "",
+    attribution: str = "",
+    parameters: dict[str, Any] | None = None,
+    inputs: list[str] | None = None,
+) -> None:
+    """Insert or replace the metadata row of ``layer`` (call inside :func:`atomic_path`)."""
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        _ensure_meta_table(con)
+        con.execute(
+            f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                layer, title_zh, title_en, kind, plan_ref, source, licence, attribution,
+                json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True, default=str),
+                json.dumps(inputs or [], ensure_ascii=False),
+            ),
+        )
+
+
+def write_frame(
+    path: str | os.PathLike[str],
+    frame: gpd.GeoDataFrame | pd.DataFrame,
+    layer: str,
+    *,
+    description: str = "",
+    identifier: str = "",
+) -> None:
+    """Write (or overwrite) one layer in a GeoPackage at ``path`` (use inside :func:`atomic_path`).
+
+    GeoDataFrames are written as feature tables in EPSG:4326 with a spatial index; plain
+    DataFrames as attribute tables.
+    """
+    check_layer_name(layer)
+    options: dict[str, Any] = {"DESCRIPTION": description or layer, "IDENTIFIER": identifier or layer}
+    if isinstance(frame, gpd.GeoDataFrame):
+        if frame.crs is None:
+            raise InvalidInput(f"layer {layer!r} has no CRS; cannot write it")
+        out = frame.to_crs(4326) if frame.crs.to_epsg() != 4326 else frame
+        pyogrio.write_dataframe(
+            out, path, layer=layer, driver="GPKG", promote_to_multi=False,
+            layer_options={**options, "SPATIAL_INDEX": "YES", "OVERWRITE": "YES"},
+        )
+    else:
+        pyogrio.write_dataframe(
+            pd.DataFrame(frame), path, layer=layer, driver="GPKG",
+            layer_options={**options, "OVERWRITE": "YES"},
+        )
+
+
+def write_style(path: str | os.PathLike[str], layer: str, qml: str, *, geometry_column: str = "geom",
+                description: str = "") -> None:
+    """Store ``qml`` as the default QGIS style of ``layer`` in the ``layer_styles`` table."""
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
+            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
+            "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
+            "update_time DATETIME DEFAULT CURRENT_TIMESTAMP)"
+        )
+        con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
+        con.execute(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner) "
+            "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'baoshan-gis')",
+            (layer, geometry_column, layer, qml, description),
+        )
+
+
+def raster_layers(gpkg: str | os.PathLike[str]) -> dict[str, Path]:
+    """Raster outputs registered in the metadata table (``kind='raster'``), name -> file path.
+
+    Rasters (such as the density COG) live as files beside the GeoPackage; their metadata row holds
+    ``parameters["path"]`` relative to the GeoPackage's folder.
+    """
+    base = Path(gpkg).resolve().parent
+    out = {}
+    for name, row in read_meta(gpkg).items():
+        if row.get("kind") == "raster" and row["parameters"].get("path"):
+            out[name] = (base / row["parameters"]["path"]).resolve()
+    return out
