@@ -18,8 +18,17 @@ from baoshan_gis import settings
 from baoshan_gis._errors import CatalogueError, LayerNotFound
 
 GEOMETRY_TYPES = ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "None")
-_REQUIRED = ("name", "title_zh", "title_en", "geometry_type", "plan_ref", "source", "licence",
-             "attribution", "description")
+_REQUIRED = (
+    "name",
+    "title_zh",
+    "title_en",
+    "geometry_type",
+    "plan_ref",
+    "source",
+    "licence",
+    "attribution",
+    "description",
+)
 
 
 @dataclass(frozen=True)

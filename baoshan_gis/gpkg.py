@@ -219,7 +219,9 @@ def atomic_path(target: str | os.PathLike[str], *, copy_existing: bool = True) -
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.stem}.tmp-", suffix=target.suffix or ".tmp", dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -265,7 +267,14 @@ def write_meta(
         con.execute(
             f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
-                layer, title_zh, title_en, kind, plan_ref, source, licence, attribution,
+                layer,
+                title_zh,
+                title_en,
+                kind,
+                plan_ref,
+                source,
+                licence,
+                attribution,
                 json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True, default=str),
                 json.dumps(inputs or [], ensure_ascii=False),
             ),
@@ -286,24 +295,40 @@ def write_frame(
     DataFrames as attribute tables.
     """
     check_layer_name(layer)
-    options: dict[str, Any] = {"DESCRIPTION": description or layer, "IDENTIFIER": identifier or layer}
+    options: dict[str, Any] = {
+        "DESCRIPTION": description or layer,
+        "IDENTIFIER": identifier or layer,
+    }
     if isinstance(frame, gpd.GeoDataFrame):
         if frame.crs is None:
             raise InvalidInput(f"layer {layer!r} has no CRS; cannot write it")
         out = frame.to_crs(4326) if frame.crs.to_epsg() != 4326 else frame
         pyogrio.write_dataframe(
-            out, path, layer=layer, driver="GPKG", promote_to_multi=False,
+            out,
+            path,
+            layer=layer,
+            driver="GPKG",
+            promote_to_multi=False,
             layer_options={**options, "SPATIAL_INDEX": "YES", "OVERWRITE": "YES"},
         )
     else:
         pyogrio.write_dataframe(
-            pd.DataFrame(frame), path, layer=layer, driver="GPKG",
+            pd.DataFrame(frame),
+            path,
+            layer=layer,
+            driver="GPKG",
             layer_options={**options, "OVERWRITE": "YES"},
         )
 
 
-def write_style(path: str | os.PathLike[str], layer: str, qml: str, *, geometry_column: str = "geom",
-                description: str = "") -> None:
+def write_style(
+    path: str | os.PathLike[str],
+    layer: str,
+    qml: str,
+    *,
+    geometry_column: str = "geom",
+    description: str = "",
+) -> None:
     """Store ``qml`` as the default QGIS style of ``layer`` in the ``layer_styles`` table."""
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         con.execute(

@@ -14,14 +14,18 @@ def _fmt_bounds(b: tuple[float, float, float, float] | None) -> str:
 
 
 @click.command("build")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Path of the GeoPackage to write (replaced atomically).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Path of the GeoPackage to write (replaced atomically).",
+)
 def build_cmd(out: Path) -> None:
     """Build the plan's GeoPackage from the layer catalogue, offline."""
     from baoshan_gis.build import build_geopackage
-    from baoshan_gis.cli._progress import progress_callback
-
     from baoshan_gis.catalogue import load_catalogue
+    from baoshan_gis.cli._progress import progress_callback
 
     step, close = progress_callback(len(load_catalogue()), "build")
     try:
@@ -42,11 +46,15 @@ def layers_list(gpkg: Path) -> None:
     """One line per layer: name, kind, geometry, feature count, bounds, title."""
     infos = _gpkg.list_layers(gpkg)
     width = max(len(i.name) for i in infos) if infos else 10
-    click.echo(f"{'layer':<{width}}  {'kind':<8} {'geometry':<15} {'count':>6}  "
-               f"{'bounds (lon/lat)':<39}  title")
+    click.echo(
+        f"{'layer':<{width}}  {'kind':<8} {'geometry':<15} {'count':>6}  "
+        f"{'bounds (lon/lat)':<39}  title"
+    )
     for i in infos:
-        click.echo(f"{i.name:<{width}}  {i.kind:<8} {i.geometry_type or 'table':<15} "
-                   f"{i.count:>6}  {_fmt_bounds(i.bounds):<39}  {i.title_zh} {i.title_en}".rstrip())
+        click.echo(
+            f"{i.name:<{width}}  {i.kind:<8} {i.geometry_type or 'table':<15} "
+            f"{i.count:>6}  {_fmt_bounds(i.bounds):<39}  {i.title_zh} {i.title_en}".rstrip()
+        )
 
 
 @layers_group.command("info")
@@ -56,10 +64,17 @@ def layers_info(name: str, gpkg: Path) -> None:
     """Everything known about one layer: definition, provenance, count and bounds."""
     i = _gpkg.layer_info(gpkg, name)
     rows = [
-        ("name", i.name), ("title", f"{i.title_zh} {i.title_en}".strip()), ("kind", i.kind),
-        ("geometry", i.geometry_type or "table (no geometry)"), ("count", str(i.count)),
-        ("bounds", _fmt_bounds(i.bounds)), ("plan section", i.plan_ref), ("source", i.source),
-        ("licence", i.licence), ("attribution", i.attribution), ("description", i.description),
+        ("name", i.name),
+        ("title", f"{i.title_zh} {i.title_en}".strip()),
+        ("kind", i.kind),
+        ("geometry", i.geometry_type or "table (no geometry)"),
+        ("count", str(i.count)),
+        ("bounds", _fmt_bounds(i.bounds)),
+        ("plan section", i.plan_ref),
+        ("source", i.source),
+        ("licence", i.licence),
+        ("attribution", i.attribution),
+        ("description", i.description),
     ]
     if i.parameters:
         rows.append(("parameters", ", ".join(f"{k}={v}" for k, v in i.parameters.items())))
