@@ -317,7 +317,9 @@ def write_frame(
             path,
             layer=layer,
             driver="GPKG",
-            layer_options={**options, "OVERWRITE": "YES"},
+            # explicit: GDAL leaves aspatial tables unregistered once the file holds other
+            # unregistered tables (our metadata and style tables)
+            layer_options={**options, "OVERWRITE": "YES", "ASPATIAL_VARIANT": "GPKG_ATTRIBUTES"},
         )
 
 

@@ -91,7 +91,19 @@ def layers_info(name: str, gpkg: Path) -> None:
         click.echo(f"{k:>13}: {v}")
 
 
+@click.command("refresh-defaults")
+@click.option("--shared-data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding district/ and metro-osm/ (default: ../shared/data).")
+def refresh_defaults_cmd(shared_data: Path | None) -> None:
+    """Regenerate layers/data/ (stations, district outline) from the reference data."""
+    from baoshan_gis.sources.defaults import refresh_defaults
+
+    for path in refresh_defaults(shared_data):
+        click.echo(f"wrote {path}")
+
+
 def register(main: click.Group) -> None:
-    """Add ``build`` and ``layers`` to the main group."""
+    """Add ``build``, ``layers`` and ``refresh-defaults`` to the main group."""
     main.add_command(build_cmd)
     main.add_command(layers_group)
+    main.add_command(refresh_defaults_cmd)
