@@ -20,7 +20,7 @@ def test_catalogue_is_ordered_and_complete() -> None:
 
 
 def test_unknown_layer_lists_known_names() -> None:
-    with pytest.raises(LayerNotFound, match="no layer named 'nope'.*carriers"):
+    with pytest.raises(LayerNotFound, match=r"no layer named 'nope'.*carriers"):
         get_layer_def("nope")
 
 

@@ -27,7 +27,7 @@ def test_unsafe_layer_names_are_refused(name: str) -> None:
 
 
 def test_read_unknown_layer_lists_layers(built_gpkg: Path) -> None:
-    with pytest.raises(LayerNotFound, match="no layer named 'nope'.*district.*carriers"):
+    with pytest.raises(LayerNotFound, match=r"no layer named 'nope'.*district.*carriers"):
         gpkg.read_layer(built_gpkg, "nope")
 
 
@@ -73,7 +73,7 @@ def test_list_layers_reports_counts_bounds_and_meta(built_gpkg: Path) -> None:
     infos = {i.name: i for i in gpkg.list_layers(built_gpkg)}
     d = infos["district"]
     assert d.kind == "plan" and d.count == 1 and d.geometry_type == "MULTIPOLYGON"
-    minx, miny, maxx, maxy = d.bounds
+    minx, _, _, maxy = d.bounds
     assert 121.29 < minx < 121.30 and 31.51 < maxy < 31.52
     assert infos["indicators"].data_type == "attributes" and infos["indicators"].bounds is None
     assert "cnmaps" in d.attribution
