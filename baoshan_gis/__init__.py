@@ -15,22 +15,32 @@ from baoshan_gis._errors import (
     LayerNotFound,
     MapNotFound,
 )
+from baoshan_gis.build import build_geopackage
 from baoshan_gis.catalogue import get_layer_def, load_catalogue
+from baoshan_gis.coords import convert, gcj02_to_wgs84, to_wgs84_from, wgs84_to_gcj02
 from baoshan_gis.gpkg import layer_info, list_layers, read_layer
+from baoshan_gis.importer import ImportReport, import_layer
 
 __all__ = [
     "BaoshanGISError",
     "CRSError",
     "DataImportError",
     "EncodingProblem",
+    "ImportReport",
     "InvalidInput",
     "LayerExists",
     "LayerNotFound",
     "MapNotFound",
+    "build_geopackage",
+    "convert",
+    "gcj02_to_wgs84",
     "get_layer_def",
+    "import_layer",
     "layer_info",
     "list_layers",
     "load_catalogue",
     "read_layer",
+    "to_wgs84_from",
+    "wgs84_to_gcj02",
 ]
 __version__ = "0.1.0"
