@@ -1,0 +1,335 @@
+"""Data of a map, ready to draw: features, merged styles, legend entries, notes, attribution.
+
+Both renderers (print and Folium) go through :func:`prepare_map`, so a map looks the same on
+paper and on screen: symbols come from :func:`baoshan_gis.style.layer_style` with the map's
+overrides on top, colours from :func:`baoshan_gis.style.feature_color`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from baoshan_gis import gpkg as gp
+from baoshan_gis._errors import CatalogueError, LayerNotFound
+from baoshan_gis.render.mapdefs import MapDef, MapLayer, get_map
+from baoshan_gis.settings import OSM_ATTRIBUTION, WGS84
+from baoshan_gis.style import SCHEMATIC_DASH, category_label, feature_color, layer_style
+
+#: Note printed on every map that shows a schematic feature.
+SCHEMATIC_NOTE = (
+    "虚线/斜线表示示意范围或示意线位，非精确边界。"
+    "Dashed/hatched: schematic extents and lines, not surveyed boundaries."
+)
+#: Note on approximately placed points.
+APPROXIMATE_NOTE = (
+    "部分载体按所在园区近似定位（见要素精度 accuracy_m）。"
+    "Some carriers are placed approximately at their parent area (see accuracy_m)."
+)
+#: The hint given when the analysis outputs a map needs are missing.
+REPORT_HINT = "run 'baoshan-gis report --gpkg PATH' first to write the analysis outputs"
+
+_DEFAULT_PALETTE = (
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+)
+
+
+@dataclass
+class LegendEntry:
+    """One line of a legend."""
+
+    label: str
+    kind: str  # point | line | fill | raster
+    color: str
+    fill: str | None = None
+    fill_opacity: float = 0.3
+    width: float = 1.0
+    size: float = 5.0
+    dashed: bool = False
+    schematic: bool = False
+    colormap: str | None = None
+
+
+@dataclass
+class LayerData:
+    """One map layer with its features (WGS84) and its final style."""
+
+    spec: MapLayer
+    title: str
+    style: dict[str, Any]
+    frame: gpd.GeoDataFrame | None = None
+    raster_path: Path | None = None
+    legend: list[LegendEntry] = field(default_factory=list)
+    attribution: str = ""
+    schematic: bool = False
+    approximate: bool = False
+
+    @property
+    def kind(self) -> str:
+        """``point``, ``line``, ``fill`` or ``raster``."""
+        return "raster" if self.spec.kind == "raster" else str(self.style["kind"])
+
+    def colors(self) -> list[str]:
+        """Colour of every feature (category colour or the layer's colour)."""
+        assert self.frame is not None
+        props = self.frame.drop(columns=self.frame.geometry.name).to_dict("records")
+        return [feature_color(self.style, p) for p in props]
+
+    def is_schematic(self) -> list[bool]:
+        """Per feature: whether its geometry is schematic."""
+        assert self.frame is not None
+        if "geometry_quality" not in self.frame.columns:
+            return [False] * len(self.frame)
+        return [q == "schematic" for q in self.frame["geometry_quality"]]
+
+
+@dataclass
+class PreparedMap:
+    """Everything a renderer needs to draw one map."""
+
+    mapdef: MapDef
+    layers: list[LayerData]
+    #: Extent to show, (minx, miny, maxx, maxy) in WGS84, before padding.
+    extent: tuple[float, float, float, float]
+    notes: list[str]
+    attributions: list[str]
+
+    @property
+    def has_schematic(self) -> bool:
+        """Whether any drawn feature is schematic."""
+        return any(ld.schematic for ld in self.layers)
+
+
+def _geometry_type(frame: gpd.GeoDataFrame) -> str:
+    types = frame.geometry.geom_type.dropna()
+    return str(types.iloc[0]) if len(types) else "Polygon"
+
+
+def _resolve_style(spec: MapLayer, frame: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    gtype = _geometry_type(frame) if frame is not None else "Polygon"
+    style = layer_style(spec.source, gtype)
+    override = dict(spec.style)
+    by = override.pop("by", None)
+    palette = override.pop("palette", None)
+    style.update(override)
+    if by and frame is not None:
+        if by not in frame.columns:
+            raise CatalogueError(
+                f"map layer {spec.source!r}: style.by field {by!r} is not a column; "
+                f"columns: {', '.join(map(str, frame.columns))}"
+            )
+        colours = list(palette or _DEFAULT_PALETTE)
+        values = [v for v in dict.fromkeys(frame[by].tolist()) if v is not None]
+        style["categories"] = {
+            "field": by,
+            "values": {v: colours[i % len(colours)] for i, v in enumerate(values)},
+            "labels": {v: str(v) for v in values},
+        }
+    return style
+
+
+def _title(spec: MapLayer, meta: dict[str, Any]) -> str:
+    if spec.title:
+        return spec.title
+    row = meta.get(spec.source, {})
+    if row.get("title_zh"):
+        return f"{row['title_zh']} {row.get('title_en', '')}".strip()
+    try:
+        from baoshan_gis.catalogue import get_layer_def
+
+        return get_layer_def(spec.source).title
+    except KeyError:
+        return spec.source
+
+
+def _attribution(spec: MapLayer, meta: dict[str, Any]) -> str:
+    row = meta.get(spec.source, {})
+    if row.get("attribution"):
+        return str(row["attribution"])
+    try:
+        from baoshan_gis.catalogue import get_layer_def
+
+        return get_layer_def(spec.source).attribution
+    except KeyError:
+        return ""
+
+
+def _legend(ld: LayerData) -> list[LegendEntry]:
+    st = ld.style
+    kind = ld.kind
+    if kind == "raster":
+        return [LegendEntry(f"{ld.title}（低→高 low→high）", "raster", "#000000",
+                            colormap=ld.spec.colormap)]
+    dashed = bool(st.get("dash")) or ld.schematic
+    base = {
+        "kind": kind, "fill_opacity": float(st.get("fill_opacity", 0.3)),
+        "width": float(st.get("width", 1.0)), "size": float(st.get("size", 5.0)),
+        "dashed": dashed, "schematic": ld.schematic and bool(st.get("hatch", True)),
+    }
+    cats = st.get("categories")
+    assert ld.frame is not None
+    if cats and cats.get("field") in ld.frame.columns:
+        present = set(ld.frame[cats["field"]].dropna().tolist())
+        out = []
+        for value, colour in (cats.get("values") or {}).items():
+            if value not in present:
+                continue
+            label = category_label(st, value)
+            fill = colour if kind == "fill" else (colour if kind == "point" else None)
+            stroke = st["color"] if kind == "point" else colour
+            out.append(LegendEntry(label, color=stroke, fill=fill, **base))
+        others = present - set(cats.get("values") or {})
+        if others:
+            fill = st["fill"] if kind != "line" else None
+            out.append(LegendEntry(f"{ld.title}（其他 other）", color=st["color"], fill=fill,
+                                   **base))
+        return out
+    return [LegendEntry(ld.title, color=st["color"], fill=st.get("fill"), **base)]
+
+
+def legend_in_view(ld: LayerData, bbox: tuple[float, float, float, float]) -> list[LegendEntry]:
+    """Legend entries of the features of ``ld`` that intersect ``bbox`` (WGS84)."""
+    if ld.frame is None or not len(ld.frame):
+        return ld.legend
+    sub = ld.frame.cx[bbox[0]:bbox[2], bbox[1]:bbox[3]]
+    if not len(sub):
+        return []
+    view = LayerData(spec=ld.spec, title=ld.title, style=ld.style, frame=sub,
+                     schematic=ld.schematic)
+    return _legend(view)
+
+
+def _apply_filter(frame: gpd.GeoDataFrame, spec: MapLayer) -> gpd.GeoDataFrame:
+    if not spec.filter:
+        return frame
+    fld = spec.filter["field"]
+    if fld not in frame.columns:
+        raise CatalogueError(
+            f"map layer {spec.source!r}: filter field {fld!r} is not a column; "
+            f"columns: {', '.join(map(str, frame.columns))}"
+        )
+    return frame[frame[fld].isin(spec.filter["values"])]
+
+
+def _missing(mapdef: MapDef, spec: MapLayer, gpkg: Path, known: list[str]) -> LayerNotFound:
+    hint = spec.hint or (REPORT_HINT if spec.source.startswith(("analysis_", "carrier_density"))
+                         else "rebuild it with 'baoshan-gis build --out PATH'")
+    what = "raster" if spec.kind == "raster" else "layer"
+    return LayerNotFound(
+        f"map {mapdef.name!r} needs the {what} {spec.source!r}, which {gpkg.name!r} does not "
+        f"hold; {hint} (it has: {', '.join(known) or 'nothing'})"
+    )
+
+
+def prepare_map(
+    mapdef: MapDef | str,
+    gpkg: str | os.PathLike[str],
+) -> PreparedMap:
+    """Read the layers of a map from the GeoPackage and resolve styles, legend and notes.
+
+    Parameters
+    ----------
+    mapdef
+        A :class:`MapDef` or the name of one in ``maps/``.
+    gpkg
+        Path of the plan GeoPackage (with the analysis outputs for maps that show them).
+
+    Raises
+    ------
+    LayerNotFound
+        A required layer or raster is missing; the message says which command writes it.
+    """
+    if isinstance(mapdef, str):
+        mapdef = get_map(mapdef)
+    path = Path(gpkg)
+    names = gp.layer_names(path)
+    rasters = gp.raster_layers(path)
+    meta = gp.read_meta(path)
+    notes: list[str] = []
+    layers: list[LayerData] = []
+    for spec in mapdef.layers:
+        if spec.kind == "raster":
+            if spec.source not in rasters or not rasters[spec.source].is_file():
+                if spec.required:
+                    raise _missing(mapdef, spec, path, sorted(rasters))
+                if spec.note_if_missing:
+                    notes.append(spec.note_if_missing)
+                continue
+            ld = LayerData(spec=spec, title=_title(spec, meta), style={"kind": "raster"},
+                           raster_path=rasters[spec.source],
+                           attribution=_attribution(spec, meta))
+            ld.legend = _legend(ld)
+            layers.append(ld)
+            continue
+        if spec.source not in names:
+            if spec.required:
+                raise _missing(mapdef, spec, path, names)
+            if spec.note_if_missing:
+                notes.append(spec.note_if_missing)
+            continue
+        frame = gp.read_layer(path, spec.source)
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise CatalogueError(
+                f"map {mapdef.name!r}: layer {spec.source!r} is an attribute table, not a map layer"
+            )
+        frame = frame.to_crs(WGS84) if frame.crs and frame.crs != WGS84 else frame
+        frame = _apply_filter(frame, spec)
+        frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].copy()
+        style = _resolve_style(spec, frame)
+        ld = LayerData(spec=spec, title=_title(spec, meta), style=style, frame=frame,
+                       attribution=_attribution(spec, meta))
+        ld.schematic = any(ld.is_schematic())
+        if "geometry_quality" in frame.columns:
+            ld.approximate = bool((frame["geometry_quality"] == "approximate").any()) and (
+                ld.kind == "point"
+            )
+        if ld.schematic:
+            ld.style = {**ld.style, "schematic_dash": list(SCHEMATIC_DASH)}
+        ld.legend = _legend(ld) if len(frame) else []
+        layers.append(ld)
+    extent = _extent(mapdef, layers, path, names)
+    if any(ld.schematic for ld in layers):
+        notes.insert(0, SCHEMATIC_NOTE)
+    if any(ld.approximate for ld in layers):
+        notes.append(APPROXIMATE_NOTE)
+    notes.extend(mapdef.notes)
+    attributions: list[str] = []
+    for ld in layers:
+        for part in _split_attribution(ld.attribution):
+            if part and part not in attributions:
+                attributions.append(part)
+    # OSM-derived layers must always show the exact OSM attribution string.
+    if any("openstreetmap" in ld.attribution.lower() for ld in layers) and (
+        OSM_ATTRIBUTION not in attributions
+    ):
+        attributions.insert(0, OSM_ATTRIBUTION)
+    return PreparedMap(mapdef=mapdef, layers=layers, extent=extent, notes=notes,
+                       attributions=attributions)
+
+
+def _split_attribution(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("；", ";").split(";") if p.strip()]
+
+
+def _extent(
+    mapdef: MapDef, layers: list[LayerData], path: Path, names: list[str]
+) -> tuple[float, float, float, float]:
+    ext = mapdef.extent
+    if isinstance(ext, tuple):
+        return ext
+    for ld in layers:
+        if ld.spec.source == ext and ld.frame is not None and len(ld.frame):
+            return tuple(float(v) for v in ld.frame.total_bounds)  # type: ignore[return-value]
+    if ext in names:
+        frame = gp.read_layer(path, ext)
+        if isinstance(frame, gpd.GeoDataFrame) and len(frame):
+            return tuple(float(v) for v in frame.to_crs(WGS84).total_bounds)  # type: ignore[return-value]
+    bounds = [ld.frame.total_bounds for ld in layers if ld.frame is not None and len(ld.frame)]
+    if not bounds:
+        raise CatalogueError(f"map {mapdef.name!r}: nothing to draw and no extent")
+    return (min(b[0] for b in bounds), min(b[1] for b in bounds),
+            max(b[2] for b in bounds), max(b[3] for b in bounds))

@@ -1,0 +1,149 @@
+"""Interactive pages: offline assets, escaped popups, GCJ-02 shift, layers and attribution."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baoshan_gis._errors import InvalidInput
+from baoshan_gis.coords import wgs84_to_gcj02
+from baoshan_gis.render import asset_files, render_page_html, write_page
+from baoshan_gis.render._prepare import prepare_map
+from baoshan_gis.render.folium_map import _page_geojson
+from baoshan_gis.settings import OSM_ATTRIBUTION
+from tests._render_data import XSS, make_gpkg
+
+
+@pytest.fixture(scope="module")
+def gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_gpkg(tmp_path_factory.mktemp("pages") / "syn.gpkg")
+
+
+def _urls(page: str) -> list[str]:
+    return re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)["\']', page)
+
+
+def test_page_loads_nothing_from_the_internet(gpkg: Path) -> None:
+    page = render_page_html("carriers_overview", gpkg)
+    urls = _urls(page)
+    assert "assets/leaflet.js" in urls and "assets/leaflet.css" in urls
+    for url in urls:
+        assert not url.startswith(("http:", "https:", "//")), url
+    assert "cdn" not in page.lower()
+
+
+def test_asset_prefix_for_the_service(gpkg: Path) -> None:
+    page = render_page_html("wusong", gpkg, asset_url_prefix="/static/maps")
+    assert "/static/maps/leaflet.js" in _urls(page)
+    files = asset_files()
+    assert {"leaflet.js", "leaflet.css", "images/layers.png"} <= set(files)
+    assert all(p.is_file() for p in files.values())
+    assert b"Leaflet" in files["leaflet.js"].read_bytes()[:2000]
+
+
+def test_write_page_copies_assets_beside_it(gpkg: Path, tmp_path: Path) -> None:
+    out = write_page("innovation_belt", gpkg, tmp_path / "pages" / "belt.html")
+    for name in asset_files():
+        assert (tmp_path / "pages" / "assets" / name).is_file()
+    assert "<title>" in out.read_text(encoding="utf-8")
+
+
+def test_attributes_are_escaped(gpkg: Path) -> None:
+    page = render_page_html("carriers_overview", gpkg)
+    assert XSS not in page  # the raw tag never appears in the page
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page
+    assert "function bgEsc" in page and "bgEsc(v)" in page
+
+
+def test_layer_control_names_and_legend(gpkg: Path) -> None:
+    pm = prepare_map("wusong", gpkg)
+    page = render_page_html("wusong", gpkg)
+    assert "L.control.layers" in page
+    for ld in pm.layers:
+        assert json.dumps(ld.title, ensure_ascii=False)[1:-1] in page
+    assert "id='bg-legend'" in page
+    assert pm.mapdef.title_zh in page
+
+
+def test_schematic_features_are_dashed(gpkg: Path) -> None:
+    page = render_page_html("innovation_belt", gpkg)
+    assert 'p.geometry_quality === "schematic" ? "6 4"' in page
+    assert '"geometry_quality":{"c":"schematic"}' in page
+
+
+@pytest.mark.parametrize(("basemap", "needle"), [
+    ("osm", OSM_ATTRIBUTION),
+    ("amap", "高德地图"),
+])
+def test_basemaps_carry_attribution(gpkg: Path, basemap: str, needle: str) -> None:
+    page = render_page_html("metro_corridors", gpkg, basemap=basemap)
+    assert needle in page or json.dumps(needle)[1:-1] in page
+    assert "tileLayer" in page or "tile_layer" in page
+
+
+def test_default_page_has_no_tiles_but_osm_attribution_for_osm_layers(gpkg: Path) -> None:
+    page = render_page_html("metro_corridors", gpkg)
+    assert "L.tileLayer" not in page
+    assert "addAttribution" in page and OSM_ATTRIBUTION in page
+
+
+def test_gcj02_shift_moves_overlays_by_the_expected_offset(gpkg: Path) -> None:
+    pm = prepare_map("carriers_overview", gpkg)
+    ld = next(ld for ld in pm.layers if ld.spec.source == "carriers")
+    plain = _page_geojson(ld, basemap="none", precision=8, simplify_m=0)
+    shifted = _page_geojson(ld, basemap="amap", precision=8, simplify_m=0)
+    a = np.array([f["geometry"]["coordinates"] for f in plain["features"]])
+    b = np.array([f["geometry"]["coordinates"] for f in shifted["features"]])
+    ex, ey = wgs84_to_gcj02(a[:, 0], a[:, 1])
+    np.testing.assert_allclose(b[:, 0], ex, atol=1e-7)
+    np.testing.assert_allclose(b[:, 1], ey, atol=1e-7)
+    # In Shanghai the offset is a few hundred metres, not zero.
+    dist = np.hypot((b[:, 0] - a[:, 0]) * 95_000, (b[:, 1] - a[:, 1]) * 111_000)
+    assert (dist > 100).all() and (dist < 1_000).all()
+
+
+def test_page_coordinates_stay_within_a_metre(gpkg: Path) -> None:
+    from pyproj import Geod
+
+    pm = prepare_map("innovation_belt", gpkg)
+    ld = next(ld for ld in pm.layers if ld.spec.source == "district")
+    page = _page_geojson(ld, basemap="none", precision=6, simplify_m=0.5)
+    from shapely.geometry import shape
+
+    simple = shape(page["features"][0]["geometry"])
+    orig = ld.frame.geometry.iloc[0]
+    geod = Geod(ellps="WGS84")
+    for x, y in list(simple.exterior.coords if simple.geom_type == "Polygon"
+                     else simple.geoms[0].exterior.coords):
+        from shapely.geometry import Point
+
+        near = orig.boundary.interpolate(orig.boundary.project(Point(x, y)))
+        assert geod.inv(x, y, near.x, near.y)[2] < 1.0
+
+
+def test_columnar_layout_round_trips() -> None:
+    from baoshan_gis.render.folium_map import columnar
+
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"a": i % 2, "b": f"x{i}", "c": "same", "d": None},
+         "geometry": {"type": "Point", "coordinates": [121.0 + i, 31.0]}} for i in range(6)]}
+    col = columnar(fc)
+    assert col["p"]["c"] == {"c": "same"}
+    assert col["p"]["a"] == {"d": [0, 1], "i": [0, 1, 0, 1, 0, 1]}
+    assert col["p"]["b"] == [f"x{i}" for i in range(6)]
+    assert col["xy"][:4] == [121_000_000, 31_000_000, 1_000_000, 0]  # deltas of 1e-6 degrees
+    poly = {"type": "Polygon", "coordinates": [[[121.1, 31.2], [121.100001, 31.2],
+                                                [121.1, 31.200002], [121.1, 31.2]]]}
+    enc = columnar({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": poly}]})
+    ring = np.cumsum(np.array(enc["g"][0]["c"][0]).reshape(-1, 2), axis=0) / enc["s"]
+    np.testing.assert_allclose(ring, poly["coordinates"][0], atol=1e-9)
+
+
+def test_unknown_basemap_is_rejected(gpkg: Path) -> None:
+    with pytest.raises(InvalidInput, match="basemap 'google'"):
+        render_page_html("wusong", gpkg, basemap="google")
