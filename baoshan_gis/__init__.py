@@ -44,3 +44,29 @@ __all__ = [
     "wgs84_to_gcj02",
 ]
 __version__ = "0.1.0"
+
+# Analyses and renderers pull in scipy, rasterio and matplotlib: loaded on first use.
+_LAZY = {
+    "carrier_density": "baoshan_gis.analysis",
+    "coverage": "baoshan_gis.analysis",
+    "euclidean_coverage": "baoshan_gis.analysis",
+    "station_coverage": "baoshan_gis.analysis",
+    "network_reach": "baoshan_gis.analysis",
+    "network_coverage": "baoshan_gis.analysis",
+    "coverage_gaps": "baoshan_gis.analysis",
+    "suggest_sites": "baoshan_gis.analysis",
+    "kernel_density": "baoshan_gis.analysis",
+    "write_report": "baoshan_gis.analysis",
+    "render_map": "baoshan_gis.render",
+    "render_all": "baoshan_gis.render",
+    "render_page_html": "baoshan_gis.render",
+}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'baoshan_gis' has no attribute {name!r}")
