@@ -1,7 +1,9 @@
 """A small synthetic GeoPackage with the catalogue's layer names, for the render tests.
 
 Geometry is made up (simple shapes inside the district's bounding box), never real places; names
-are test strings. One carrier carries ``<script>alert(1)</script>`` to test popup escaping.
+are test strings. One carrier carries ``<script>alert(1)</script>`` to test popup escaping; three
+carriers share one point (as many real carriers do, placed at their parent area), one of them
+with markup in its English name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from baoshan_gis.gpkg import atomic_path, write_frame, write_meta
 
 XSS = "<script>alert(1)</script>"
+#: Names of the three carriers that share one point in :func:`make_gpkg`.
+COLOCATED = ("测试同位实验室", "测试同位科技园",
+             "测试同位创新平台（名称较长，用于检查标注的换行是否正常）")
+#: English name of one co-located carrier: markup that must stay text.
+IMG_XSS = "<img src=x onerror=\"window.__xss=1\">"
 CATEGORIES = ("incubator", "university_science_park", "concept_verification_centre", "lab",
               "rnd_institution", "industrial_park", "innovation_platform")
 
@@ -77,7 +84,17 @@ def make_gpkg(path: Path, *, analysis: bool = True) -> Path:
     car["category"] = cats
     car["name_zh"][0] = XSS
     car["name_en"][0] = XSS
-    frames["carriers"] = gpd.GeoDataFrame(car, geometry=_metric(pts))
+    # Three carriers at one point (inside the synthetic Wusong area).
+    same = Point(x0 + 14000, y0 + 4500)
+    for name, cat, acc in zip(COLOCATED, ("lab", "university_science_park", "innovation_platform"),
+                              (3000.0, 3000.0, 2000.0), strict=True):
+        for k, v in _truth(1, "载体", "approximate", level="", area="测试吴淞", note="").items():
+            car[k].append(v[0])
+        car["name_zh"][-1] = name
+        car["category"][-1] = cat
+        car["accuracy_m"][-1] = acc
+    car["name_en"][-2] = IMG_XSS
+    frames["carriers"] = gpd.GeoDataFrame(car, geometry=_metric([*pts, same, same, same]))
     stations = [Point(x0 + 3000 + 700 * i, y0 + 1500 + 1400 * i) for i in range(8)]
     frames["metro_stations"] = gpd.GeoDataFrame(
         _truth(len(stations), "站", "surveyed", line_no=7, line="7号线",
@@ -108,6 +125,29 @@ def make_gpkg(path: Path, *, analysis: bool = True) -> Path:
             _write_density(tif, pts, x0, y0)
             write_meta(tmp, "carrier_density", title_zh="载体核密度", title_en="Carrier density",
                        kind="raster", parameters={"path": tif.name})
+    return path
+
+
+def make_colocated_gpkg(path: Path) -> Path:
+    """A district and four carriers: three at one point (categories lab, university science
+    park, innovation platform; accuracy 4900, 4900 and 3000 m) and one 3 km away (800 m)."""
+    x0, y0 = 340_000.0, 3_468_000.0
+    district = Polygon([(x0 - 8000, y0 - 8000), (x0 + 8000, y0 - 8000), (x0 + 8000, y0 + 8000),
+                        (x0 - 8000, y0 + 8000)])
+    frames = {"district": gpd.GeoDataFrame(_truth(1, "区界", "approximate"),
+                                           geometry=_metric([MultiPolygon([district])]))}
+    car = _truth(4, "载体", "approximate", level="", area="测试", note="")
+    car["name_zh"] = [*COLOCATED, "测试独立载体"]
+    car["category"] = ["lab", "university_science_park", "innovation_platform", "incubator"]
+    car["accuracy_m"] = [4900.0, 4900.0, 3000.0, 800.0]
+    car["name_en"][1] = IMG_XSS
+    pts = [Point(x0, y0), Point(x0, y0), Point(x0 + 0.3, y0 - 0.2), Point(x0 + 3000, y0 + 500)]
+    frames["carriers"] = gpd.GeoDataFrame(car, geometry=_metric(pts))
+    with atomic_path(path, copy_existing=False) as tmp:
+        for name, frame in frames.items():
+            write_frame(tmp, frame, name)
+            write_meta(tmp, name, title_zh=f"测试{name}", title_en=f"Test {name}", kind="plan",
+                       attribution="")
     return path
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from baoshan_gis.render import load_maps, write_page
 from baoshan_gis.render._prepare import prepare_map
-from tests._render_data import XSS, make_gpkg
+from tests._render_data import COLOCATED, IMG_XSS, XSS, make_gpkg
 
 pytestmark = pytest.mark.browser
 
@@ -117,5 +117,45 @@ def test_popup_shows_markup_as_text(site: tuple[str, Path], browser: object) -> 
         assert XSS in content.inner_text()
         assert content.locator("script").count() == 0
         assert page.evaluate("window.__xss === undefined")
+    finally:
+        page.close()
+
+
+def test_group_marker_popup_lists_every_member(site: tuple[str, Path], browser: object) -> None:
+    base, _ = site
+    name = "carriers_overview"
+    page = browser.new_page(viewport={"width": 1000, "height": 800})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{base}/{name}.html", wait_until="networkidle")
+        # One clickable marker for the three co-located carriers, showing the count.
+        icons = page.locator(".bg-grp-icon")
+        assert icons.count() == 1
+        assert icons.inner_text().strip() == "3"
+        icons.hover()
+        tip = page.locator(".leaflet-tooltip")
+        tip.wait_for()
+        assert "3 个载体" in tip.inner_text() and "3 carriers" in tip.inner_text()
+        icons.click()
+        content = page.locator(".leaflet-popup-content")
+        content.wait_for()
+        text = content.inner_text()
+        for member in COLOCATED:
+            assert member in text
+        assert IMG_XSS in text  # markup in a member's name is shown as text
+        assert content.locator("img").count() == 0
+        assert page.evaluate("window.__xss === undefined")
+        assert text.count("几何质量 Geometry") == 3  # truth fields of every member
+        # The accuracy circles are drawn and let clicks through.
+        assert page.evaluate("""() => {
+            const key = Object.keys(window).find(k => k.startsWith('map_') && window[k].eachLayer);
+            let n = 0;
+            window[key].eachLayer(l => {
+                if (l instanceof L.Circle && !l.options.interactive) { n++; }
+            });
+            return n;
+        }""") >= 2
+        assert errors == []
     finally:
         page.close()

@@ -11,11 +11,14 @@ import pytest
 
 from baoshan_gis._errors import InvalidInput
 from baoshan_gis.coords import wgs84_to_gcj02
-from baoshan_gis.render import asset_files, render_page_html, write_page
+from baoshan_gis.render import asset_files, build_page, render_page_html, write_page
 from baoshan_gis.render._prepare import prepare_map
 from baoshan_gis.render.folium_map import _page_geojson
-from baoshan_gis.settings import OSM_ATTRIBUTION
-from tests._render_data import XSS, make_gpkg
+from baoshan_gis.render.mapdefs import MapDef, MapLayer
+from baoshan_gis.settings import OSM_ATTRIBUTION, TRUTH_FIELDS
+from tests._render_data import COLOCATED, IMG_XSS, XSS, make_colocated_gpkg, make_gpkg
+
+TRUTH = [f for f in TRUTH_FIELDS if f != "geometry"]
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +150,97 @@ def test_columnar_layout_round_trips() -> None:
 def test_unknown_basemap_is_rejected(gpkg: Path) -> None:
     with pytest.raises(InvalidInput, match="basemap 'google'"):
         render_page_html("wusong", gpkg, basemap="google")
+
+
+# --- co-located points and accuracy circles ------------------------------------------------------
+
+def _colocated_map(**carriers: object) -> MapDef:
+    return MapDef(name="colocated", title_zh="测试同位", title_en="Co-located test",
+                  description="test", extent="carriers",
+                  layers=(MapLayer("district", context=True),
+                          MapLayer("carriers", title="载体 Carriers", **carriers)))
+
+
+@pytest.fixture(scope="module")
+def colocated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_colocated_gpkg(tmp_path_factory.mktemp("coloc") / "coloc.gpkg")
+
+
+def _decode(col: dict) -> list[dict]:
+    """Python twin of the page's ``bgDecode`` (properties only)."""
+    out = []
+    for i in range(col["n"]):
+        props = {}
+        for k, c in col["p"].items():
+            props[k] = c[i] if isinstance(c, list) else (c["c"] if "c" in c else c["d"][c["i"][i]])
+        out.append(props)
+    return out
+
+
+def _page_layers(page: str) -> dict[str, list[dict]]:
+    """Features of every vector layer embedded in a page, by layer title."""
+    found = re.findall(r"L\.geoJson\(bgDecode\((\{.*?\})\), \{style: bgStyle\((\{.*?\})\),",
+                       page, flags=re.S)
+    assert found
+    return {json.loads(style)["title"]: _decode(json.loads(data)) for data, style in found}
+
+
+def test_page_draws_one_marker_per_group_listing_every_member(colocated: Path) -> None:
+    page = build_page(_colocated_map(), colocated).get_root().render()
+    feats = _page_layers(page)["载体 Carriers"]
+    assert len(feats) == 2
+    group = next(f for f in feats if f.get("_members"))
+    members = group["_members"]
+    assert [m["name_zh"] for m in members] == list(COLOCATED)
+    assert group["_n"] == 3
+    for m in members:  # every member keeps its truth fields for the popup
+        for k in TRUTH:
+            assert k in m and m[k] not in (None, "")
+    assert {m["accuracy_m"] for m in members} == {4900.0, 3000.0}
+    single = next(f for f in feats if not f.get("_members"))
+    assert single["name_zh"] == "测试独立载体"
+    # Popup and tooltip code for groups; markup in a member stays escaped text.
+    assert IMG_XSS not in page
+    assert "bgEsc((k + 1)" in page and "bgRows(m, ls)" in page
+    assert '"unitZh":"载体"' in page and "here (click for the list)" in page
+
+
+def test_page_accuracy_circles_have_radius_accuracy_m(colocated: Path) -> None:
+    import folium
+
+    m = build_page(_colocated_map(), colocated)
+    circles = [c for c in _walk(m) if isinstance(c, folium.Circle)]
+    got = sorted((round(c.location[0], 6), round(c.location[1], 6), c.options["radius"])
+                 for c in circles)
+    pm = prepare_map(_colocated_map(), colocated)
+    frame = pm.layers[1].frame
+    expected = sorted({(round(frame.geometry.iloc[i].y, 6), round(frame.geometry.iloc[i].x, 6),
+                        float(frame["accuracy_m"].iloc[i])) for i in (0, 2, 3)})
+    assert len(got) == 3
+    for (lat, lon, r), (elat, elon, er) in zip(got, expected, strict=True):
+        assert r == pytest.approx(er, rel=0.01)
+        assert abs(lat - elat) < 1e-5 and abs(lon - elon) < 1e-5
+    assert all(c.options["interactive"] is False for c in circles)
+    page = m.get_root().render()
+    assert "radius = accuracy_m" in page and "浅色虚线圆" in page  # the note says what they mean
+
+
+def test_page_circles_follow_the_setting_and_the_gcj02_shift(colocated: Path) -> None:
+    import folium
+
+    off = build_page(_colocated_map(accuracy_circles=False), colocated)
+    assert not [c for c in _walk(off) if isinstance(c, folium.Circle)]
+    plain = build_page(_colocated_map(), colocated)
+    amap = build_page(_colocated_map(), colocated, basemap="amap")
+    a = sorted(tuple(c.location) for c in _walk(plain) if isinstance(c, folium.Circle))
+    b = sorted(tuple(c.location) for c in _walk(amap) if isinstance(c, folium.Circle))
+    for (lat, lon), (glat, glon) in zip(a, b, strict=True):
+        elon, elat = wgs84_to_gcj02(lon, lat)
+        assert abs(glat - elat) < 1e-5 and abs(glon - elon) < 1e-5
+
+
+def _walk(el: object) -> list[object]:
+    out = [el]
+    for child in getattr(el, "_children", {}).values():
+        out.extend(_walk(child))
+    return out

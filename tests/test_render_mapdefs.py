@@ -57,3 +57,28 @@ def test_invalid_definition_reports_every_problem(tmp_path: Path) -> None:
     msg = str(exc.value)
     for needle in ("'title_en'", "'description'", "'other'", "'A5'", "'colour'", "exactly one"):
         assert needle in msg
+
+
+def test_point_layer_keys_are_parsed_and_validated(tmp_path: Path) -> None:
+    head = 'name = "{n}"\ntitle_zh = "图"\ntitle_en = "Map"\ndescription = "d"\n'
+    good = tmp_path / "good.toml"
+    good.write_text(head.format(n="good") + '[[layers]]\nlayer = "carriers"\n'
+                    'accuracy_circles = false\ngroup_within_m = 5\n'
+                    '[[layers]]\nlayer = "metro_stations"\n', encoding="utf-8")
+    md = parse_map(good)
+    assert md.layers[0].accuracy_circles is False and not md.layers[0].draws_accuracy_circles
+    assert md.layers[0].group_within_m == 5.0
+    assert md.layers[1].group_within_m == 1.0 and not md.layers[1].draws_accuracy_circles
+    bad = tmp_path / "bad.toml"
+    bad.write_text(head.format(n="bad") + '[[layers]]\nlayer = "carriers"\n'
+                   'accuracy_circles = "yes"\ngroup_within_m = -1\n', encoding="utf-8")
+    with pytest.raises(CatalogueError) as exc:
+        parse_map(bad)
+    assert "'accuracy_circles'" in str(exc.value) and "'group_within_m'" in str(exc.value)
+
+
+def test_shipped_maps_draw_accuracy_circles_for_carriers() -> None:
+    maps = load_maps()
+    for name in ("carriers_overview", "wusong"):
+        lyr = next(lyr for lyr in maps[name].layers if lyr.source == "carriers")
+        assert lyr.draws_accuracy_circles

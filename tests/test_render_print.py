@@ -7,16 +7,19 @@ import itertools
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
+from matplotlib.transforms import Bbox
 
 from baoshan_gis._errors import LayerNotFound
 from baoshan_gis.render import load_maps
 from baoshan_gis.render._fonts import rc_params
 from baoshan_gis.render._labels import LabelRequest, place_labels
 from baoshan_gis.render._prepare import SCHEMATIC_NOTE, prepare_map
+from baoshan_gis.render.mapdefs import MapDef, MapLayer
 from baoshan_gis.render.print_map import draw_map, render_print
 from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION, WGS84
-from tests._render_data import make_gpkg
+from tests._render_data import COLOCATED, make_colocated_gpkg, make_gpkg
 
 matplotlib.use("Agg")
 
@@ -155,3 +158,245 @@ def test_real_build_renders(built_gpkg: Path, tmp_path: Path) -> None:
         assert abs(img.size[1] - 297 / 25.4 * 60) <= 1
         colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is not None and len(colours) > 200
+
+
+# --- co-located points, callouts and accuracy circles -------------------------------------------
+
+def _colocated_map(**carriers: object) -> MapDef:
+    layer = {"labels": True, "label_size": 6.5, **carriers}
+    return MapDef(name="colocated", title_zh="测试同位", title_en="Co-located test",
+                  description="test", extent="carriers", padding=0.6,
+                  layers=(MapLayer("district", context=True), MapLayer("carriers", **layer)))
+
+
+@pytest.fixture(scope="module")
+def colocated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_colocated_gpkg(tmp_path_factory.mktemp("coloc") / "coloc.gpkg")
+
+
+def _draw(mapdef: MapDef | str, gpkg: Path) -> matplotlib.figure.Figure:
+    pm = prepare_map(mapdef, gpkg)
+    with matplotlib.rc_context(rc_params()):
+        fig = draw_map(pm, dpi=100)
+        fig.canvas.draw()
+    return fig
+
+
+def _flat(text: str) -> str:
+    return "".join(line.strip().removeprefix("· ") for line in text.splitlines())
+
+
+def test_colocated_points_get_one_symbol_and_one_callout(colocated: Path) -> None:
+    from matplotlib.collections import PathCollection
+    from matplotlib.colors import to_hex
+
+    from baoshan_gis.style import layer_style
+
+    fig = _draw(_colocated_map(), colocated)
+    ax = fig.axes[0]
+    singles = [c for c in ax.collections
+               if isinstance(c, PathCollection) and c.get_gid() == "point-markers"]
+    counts = [t for t in ax.texts if t.get_gid() == "group-count"]
+    assert sum(len(c.get_offsets()) for c in singles) + len(counts) == 2
+    assert [t.get_text() for t in counts] == ["3"]
+    # The ring has one segment per member, in the members' category colours.
+    wedges = [p for p in ax.patches if p.get_gid() == "group-marker"]
+    cats = layer_style("carriers")["categories"]["values"]
+    assert sorted(to_hex(w.get_facecolor()) for w in wedges) == sorted(
+        cats[c] for c in ("lab", "university_science_park", "innovation_platform"))
+    labels = [t for t in ax.texts if t.get_gid() == "map-label"]
+    assert len(labels) == 2
+    callout = next(t for t in labels if "\n" in t.get_text())
+    flat = _flat(callout.get_text())
+    for name in COLOCATED:
+        assert name in flat
+    assert "测试独立载体" not in flat
+    # Header: the members' largest accuracy (4.9 km), and the count.
+    assert callout.get_text().splitlines()[0] == "位置近似 ±4.9 km · 3 个载体"
+    # Long names are wrapped.
+    assert max(len(line) for line in callout.get_text().splitlines()) < len(COLOCATED[2])
+    assert any(t.get_text() == "测试独立载体" for t in labels)
+
+
+def test_callout_and_labels_do_not_overlap(colocated: Path) -> None:
+    from baoshan_gis.render._labels import callout_box
+
+    fig = _draw(_colocated_map(), colocated)
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_gid() == "map-label"]
+    boxes = [callout_box(t, renderer) if "\n" in t.get_text() else t.get_window_extent(renderer)
+             for t in labels]
+    # The frame drawn around the callout is the box the placer reserved.
+    callout = next(t for t in labels if "\n" in t.get_text())
+    drawn = callout.get_bbox_patch().get_window_extent(renderer)
+    assert drawn.x0 >= callout_box(callout, renderer).x0 - 1.5
+    assert drawn.x1 <= callout_box(callout, renderer).x1 + 1.5
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    # No label covers a symbol.
+    xy = ax.transData.transform(np.array(
+        prepare_map(_colocated_map(), colocated).layers[1].group_xy(METRIC_CRS)))
+    for box in boxes:
+        for x, y in xy:
+            assert not box.contains(x, y)
+
+
+def _circle_radii(ax: matplotlib.axes.Axes) -> list[tuple[float, float, float]]:
+    out = []
+    for p in ax.patches:
+        if p.get_gid() != "accuracy-circle":
+            continue
+        verts = p.get_patch_transform().transform(p.get_path().vertices)
+        x0, y0 = verts.min(axis=0)
+        x1, y1 = verts.max(axis=0)
+        assert x1 - x0 == pytest.approx(y1 - y0, rel=1e-6)  # round in the metric CRS
+        out.append(((x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2))
+    return out
+
+
+def test_accuracy_circles_have_the_radius_of_accuracy_m(colocated: Path) -> None:
+    from pyproj import Geod, Transformer
+
+    fig = _draw(_colocated_map(), colocated)
+    circles = _circle_radii(fig.axes[0])
+    to_ll = Transformer.from_crs(METRIC_CRS, WGS84, always_xy=True)
+    geod = Geod(ellps="WGS84")
+    got = []
+    for cx, cy, r in circles:
+        # The circle's radius, measured on the ellipsoid, east and north of its centre.
+        lon0, lat0 = to_ll.transform(cx, cy)
+        for ex, ey in ((cx + r, cy), (cx, cy + r)):
+            lon1, lat1 = to_ll.transform(ex, ey)
+            got.append(geod.inv(lon0, lat0, lon1, lat1)[2])
+    # One circle per distinct accuracy at the shared point (4900, 3000), one for the other.
+    assert sorted(round(r, -1) for r in got[::2]) == [800.0, 3000.0, 4900.0]
+    for expected, true_m in zip(sorted(got[::2]), [800.0, 3000.0, 4900.0], strict=True):
+        assert expected == pytest.approx(true_m, rel=0.01)
+    # Centred on the points.
+    frame = prepare_map(_colocated_map(), colocated).layers[1].frame.to_crs(METRIC_CRS)
+    far = frame.geometry.iloc[3]
+    assert any(abs(cx - far.x) < 1 and abs(cy - far.y) < 1 and r < 1000 for cx, cy, r in circles)
+
+
+@pytest.mark.parametrize(("setting", "source", "expected"), [
+    (None, "carriers", 3),  # on by default for carriers
+    (False, "carriers", 0),
+])
+def test_accuracy_circles_are_configurable(colocated: Path, setting: bool | None, source: str,
+                                           expected: int) -> None:
+    md = _colocated_map(accuracy_circles=setting)
+    pm = prepare_map(md, colocated)
+    fig = _draw(md, colocated)
+    assert len(_circle_radii(fig.axes[0])) == expected
+    notes = " ".join(pm.notes)
+    assert ("accuracy_m" in notes and "浅色虚线圆" in notes) == bool(expected)
+    kinds = [e.kind for e in pm.layers[1].legend]
+    assert ("accuracy" in kinds) == bool(expected)
+    assert "group" in kinds
+
+
+def test_other_point_layers_have_no_circles_by_default() -> None:
+    assert not MapLayer("metro_stations").draws_accuracy_circles
+    assert MapLayer("metro_stations", accuracy_circles=True).draws_accuracy_circles
+    assert MapLayer("carriers").draws_accuracy_circles
+
+
+def test_grouping_can_be_switched_off(colocated: Path) -> None:
+    from matplotlib.collections import PathCollection
+
+    fig = _draw(_colocated_map(group_within_m=0.0), colocated)
+    ax = fig.axes[0]
+    assert not [t for t in ax.texts if t.get_gid() == "group-count"]
+    pts = sum(len(c.get_offsets()) for c in ax.collections
+              if isinstance(c, PathCollection) and c.get_gid() == "point-markers")
+    assert pts == 4
+
+
+def test_points_of_one_name_stay_one_plain_symbol(tmp_path: Path) -> None:
+    """An interchange station (two lines, one name, one point) keeps one marker and label."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from baoshan_gis.gpkg import write_frame
+
+    path = tmp_path / "st.gpkg"
+    pts = gpd.GeoSeries([Point(121.40, 31.33), Point(121.40, 31.33), Point(121.43, 31.35)],
+                        crs=4326)
+    write_frame(path, gpd.GeoDataFrame({"name_zh": ["换乘站", "换乘站", "普通站"],
+                                        "geometry_quality": "surveyed", "accuracy_m": 5.0},
+                                       geometry=pts), "metro_stations")
+    md = MapDef(name="st", title_zh="站", title_en="Stations", description="t",
+                extent="metro_stations", padding=0.5,
+                layers=(MapLayer("metro_stations", labels=True),))
+    ax = _draw(md, path).axes[0]
+    assert not [t for t in ax.texts if t.get_gid() == "group-count"]
+    assert sorted(t.get_text() for t in ax.texts if t.get_gid() == "map-label") == [
+        "换乘站", "普通站"]
+
+
+def test_colocated_groups_use_metres_in_any_crs() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from baoshan_gis.render._prepare import colocated_groups
+
+    base = gpd.GeoSeries([Point(340_000, 3_468_000)], crs=32651)
+    offsets = [(0, 0), (0.6, 0), (50, 0), (0.6, 0.7), (2.5, 0)]
+    pts = gpd.GeoSeries([Point(base.x[0] + dx, base.y[0] + dy) for dx, dy in offsets],
+                        crs=32651).to_crs(4326)
+    frame = gpd.GeoDataFrame(geometry=pts)
+    # 0-1 are 0.6 m apart, 1-3 0.7 m: one group (transitive); 4 is 1.9 m from 1.
+    assert colocated_groups(frame) == [(0, 1, 3), (2,), (4,)]
+    assert colocated_groups(frame, within_m=2.0) == [(0, 1, 3, 4), (2,)]
+    assert colocated_groups(frame, within_m=0) == [(0,), (1,), (2,), (3,), (4,)]
+
+
+def test_callouts_use_leader_lines_and_avoid_each_other() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from baoshan_gis.render._labels import _segment_hits_box, callout_box
+
+    fig = Figure(figsize=(6, 6), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    text = "位置近似 ±1.5 km · 4 个载体\n· 甲\n· 乙\n· 丙\n· 丁"
+    reqs = [*[LabelRequest(text.replace("甲", f"甲{i}"), 44 + 3 * i, 50, size=7, callout=True,
+                           gap=6) for i in range(5)],
+            *[LabelRequest(f"标签{i}", 50 + i, 46, size=7) for i in range(6)]]
+    # The symbols are obstacles, as on a map: no label may cover another point.
+    symbols = [Bbox.from_extents(x - 4, y - 4, x + 4, y + 4)
+               for x, y in ax.transData.transform([(r.x, r.y) for r in reqs])]
+    with matplotlib.rc_context(rc_params()):
+        kept = place_labels(ax, reqs, renderer=renderer, obstacles=symbols)
+    callouts = [t for t in kept if "\n" in t.get_text()]
+    assert len(callouts) == 5
+    boxes = [callout_box(t, renderer) if "\n" in t.get_text() else t.get_window_extent(renderer)
+             for t in kept]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    leaders = [ln for ln in ax.lines if ln.get_gid() == "map-leader"]
+    assert leaders  # callouts that had to move away are joined to their point by a leader
+    inner = [Bbox.from_extents(b.x0 + 1, b.y0 + 1, b.x1 - 1, b.y1 - 1) for b in boxes]
+    for ln in leaders:
+        (x0, y0), (x1, y1) = ax.transData.transform(np.column_stack(ln.get_data()))
+        # A leader crosses no label and ends on the frame of its own callout.
+        assert not any(_segment_hits_box((x0, y0, x1, y1), b) for b in inner)
+        assert any(b.expanded(1.02, 1.02).contains(x1, y1) for b in boxes)
+    assert _segment_hits_box((0, 0, 10, 10), Bbox.from_extents(4, 4, 6, 6))
+    assert not _segment_hits_box((0, 0, 10, 0), Bbox.from_extents(4, 1, 6, 6))
+
+
+@pytest.mark.slow
+def test_real_carriers_overview_names_every_carrier(built_gpkg: Path) -> None:
+    """On the real data every carrier's name is on the overview map (in a label or callout)."""
+    import geopandas as gpd
+
+    fig = _draw("carriers_overview", built_gpkg)
+    text = "".join(_flat(t.get_text()) for t in fig.axes[0].texts if t.get_gid() == "map-label")
+    names = gpd.read_file(built_gpkg, layer="carriers")["name_zh"].tolist()
+    missing = [n for n in names if n not in text]
+    assert not missing

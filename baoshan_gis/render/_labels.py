@@ -5,10 +5,17 @@ point: right, left, above, below and the diagonals; for an area: its inner centr
 the first candidate whose text box (in display pixels, with a small margin) stays inside the map
 frame and meets no box already taken is kept. A label with no free candidate is left out, as a
 cartographer would, rather than printed over another.
+
+A *callout* (the names of several points sharing one position) is a multi-line text in a framed
+box. Its candidates go round the anchor at growing distances; beyond the first ring a thin leader
+line joins the box to the symbol. Neither the box nor the leader may cross a label, a leader or
+an obstacle already placed.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
@@ -35,6 +42,14 @@ AREA_CANDIDATES: tuple[tuple[float, float, str, str], ...] = (
     (1.6, 0, "center", "center"),
     (-1.6, 0, "center", "center"),
 )
+#: Directions (unit-ish vectors) tried for a callout box, in order of preference.
+CALLOUT_DIRECTIONS: tuple[tuple[float, float], ...] = (
+    (1, 0), (-1, 0), (0.8, 0.8), (-0.8, 0.8), (0.8, -0.8), (-0.8, -0.8), (0, 1), (0, -1),
+)
+#: Extra distances (points, beyond the symbol's gap) tried for a callout box.
+CALLOUT_DISTANCES: tuple[float, ...] = (0.0, 10.0, 22.0, 36.0, 54.0, 76.0, 104.0, 140.0)
+#: Padding inside a callout's frame, as a fraction of its font size.
+CALLOUT_PAD = 0.4
 
 
 @dataclass
@@ -51,6 +66,10 @@ class LabelRequest:
     gap: float = 3.0
     color: str = "#222222"
     weight: str = "normal"
+    #: A multi-line framed box with a leader line to the anchor (see the module docstring).
+    callout: bool = False
+    #: Frame colour of a callout.
+    edgecolor: str = "#7a7a7a"
 
 
 def place_labels(
@@ -80,17 +99,38 @@ def place_labels(
     from matplotlib import patheffects
 
     placed: list[Bbox] = []
+    leaders: list[tuple[float, float, float, float]] = []
     avoid = list(obstacles or [])
     frame = ax.get_window_extent(renderer)
     dpi_scale = ax.figure.dpi / 72.0
     kept: list[Text] = []
     effects = [patheffects.withStroke(linewidth=2.4, foreground="white")] if halo else None
     seen: set[str] = set()
-    for req in sorted(requests, key=lambda r: (r.priority, -len(r.text))):
+
+    def free(box: Bbox) -> bool:
+        inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                  and box.y1 <= frame.y1)
+        return inside and not any(box.overlaps(b) for b in placed) and not any(
+            box.overlaps(b) for b in avoid) and not any(
+            _segment_hits_box(seg, box) for seg in leaders)
+
+    for req in sorted(requests, key=lambda r: (r.priority, -int(r.callout), -len(r.text))):
         if not req.text or req.text in seen:
             continue
         anchor = ax.transData.transform((req.x, req.y))
         if not frame.contains(*anchor):
+            continue
+        if req.callout:
+            got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
+                                 renderer=renderer, free=free,
+                                 placed=placed, avoid=avoid, margin_px=margin_px)
+            if got is not None:
+                text, box, seg = got
+                placed.append(box)
+                if seg is not None:
+                    leaders.append(seg)
+                kept.append(text)
+                seen.add(req.text)
             continue
         cands = AREA_CANDIDATES if req.area else POINT_CANDIDATES
         for dx, dy, ha, va in cands:
@@ -103,14 +143,102 @@ def place_labels(
             box = text.get_window_extent(renderer).expanded(1.0, 1.0)
             box = Bbox.from_extents(box.x0 - margin_px, box.y0 - margin_px,
                                     box.x1 + margin_px, box.y1 + margin_px)
-            inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
-                      and box.y1 <= frame.y1)
-            if inside and not any(box.overlaps(b) for b in placed) and not any(
-                box.overlaps(b) for b in avoid
-            ):
+            if free(box):
                 placed.append(box)
                 kept.append(text)
                 seen.add(req.text)
                 break
             text.remove()
     return kept
+
+
+def callout_box(text: Text, renderer: RendererBase) -> Bbox:
+    """Display box of a callout's frame (the text extent plus the frame's padding)."""
+    box = text.get_window_extent(renderer)
+    size = float(text.get_fontsize())
+    pad = CALLOUT_PAD * size * text.figure.dpi / 72.0  # type: ignore[union-attr]
+    return Bbox.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+
+
+def _place_callout(
+    ax: Axes,
+    req: LabelRequest,
+    anchor: tuple[float, float],
+    *,
+    renderer: RendererBase,
+    free: Callable[[Bbox], bool],
+    placed: list[Bbox],
+    avoid: list[Bbox],
+    margin_px: float,
+) -> tuple[Text, Bbox, tuple[float, float, float, float] | None] | None:
+    """Try the callout candidates; keep the first free one with its leader line."""
+    from matplotlib.lines import Line2D
+
+    dpi_scale = ax.figure.dpi / 72.0
+    pad_px = CALLOUT_PAD * req.size * dpi_scale
+    frame_style = {"boxstyle": f"round,pad={CALLOUT_PAD},rounding_size=0.3",
+                   "facecolor": "white", "edgecolor": req.edgecolor, "linewidth": 0.5,
+                   "alpha": 0.93}
+    text = ax.text(0, 0, req.text, fontsize=req.size, color=req.color, fontweight=req.weight,
+                   zorder=21, gid="map-label", bbox=frame_style, clip_on=False,
+                   linespacing=1.3, ha="left", va="bottom")
+    ext = text.get_window_extent(renderer)
+    w, h = ext.width + 2 * pad_px, ext.height + 2 * pad_px
+    gap = req.gap * dpi_scale
+    # Obstacles that hold the anchor (the symbol itself) may be crossed by its own leader.
+    own = [b for b in avoid if b.contains(*anchor)]
+    for dist in CALLOUT_DISTANCES:
+        d = gap + dist * dpi_scale
+        for ux, uy in CALLOUT_DIRECTIONS:
+            # The frame's nearest side/corner sits at distance d from the anchor along (ux, uy).
+            cx = anchor[0] + ux * d + (w / 2 if ux > 0 else -w / 2 if ux < 0 else 0)
+            cy = anchor[1] + uy * d + (h / 2 if uy > 0 else -h / 2 if uy < 0 else 0)
+            box = Bbox.from_extents(cx - w / 2 - margin_px, cy - h / 2 - margin_px,
+                                    cx + w / 2 + margin_px, cy + h / 2 + margin_px)
+            if not free(box):
+                continue
+            seg = None
+            if dist > 0:
+                # Leader: from the symbol's edge to the nearest point of the frame.
+                nx = min(max(anchor[0], cx - w / 2), cx + w / 2)
+                ny = min(max(anchor[1], cy - h / 2), cy + h / 2)
+                length = math.hypot(nx - anchor[0], ny - anchor[1])
+                if length <= gap:
+                    continue
+                sx = anchor[0] + (nx - anchor[0]) * (gap * 0.8) / length
+                sy = anchor[1] + (ny - anchor[1]) * (gap * 0.8) / length
+                seg = (sx, sy, nx, ny)
+                if any(_segment_hits_box(seg, b) for b in placed) or any(
+                    _segment_hits_box(seg, b) for b in avoid if b not in own
+                ):
+                    continue
+            inv = ax.transData.inverted()
+            x, y = inv.transform((cx - w / 2 + pad_px, cy - h / 2 + pad_px))
+            text.set_position((x, y))
+            if seg is not None:
+                (x0, y0), (x1, y1) = inv.transform([(seg[0], seg[1]), (seg[2], seg[3])])
+                ax.add_line(Line2D([x0, x1], [y0, y1], lw=0.55, color=req.edgecolor,
+                                   zorder=20.5, gid="map-leader", solid_capstyle="round"))
+            return text, box, seg
+    text.remove()
+    return None
+
+
+def _segment_hits_box(seg: tuple[float, float, float, float], box: Bbox) -> bool:
+    """Whether segment ``(x0, y0, x1, y1)`` meets ``box`` (Liang-Barsky clipping)."""
+    x0, y0, x1, y1 = seg
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 - box.x0), (dx, box.x1 - x0), (-dy, y0 - box.y0), (dy, box.y1 - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return False
+    return True

@@ -7,17 +7,19 @@ overrides on top, colours from :func:`baoshan_gis.style.feature_color`.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 
 from baoshan_gis import gpkg as gp
 from baoshan_gis._errors import CatalogueError, LayerNotFound
 from baoshan_gis.render.mapdefs import MapDef, MapLayer, get_map
-from baoshan_gis.settings import OSM_ATTRIBUTION, WGS84
+from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION, WGS84
 from baoshan_gis.style import SCHEMATIC_DASH, category_label, feature_color, layer_style
 
 #: Note printed on every map that shows a schematic feature.
@@ -30,6 +32,19 @@ APPROXIMATE_NOTE = (
     "部分载体按所在园区近似定位（见要素精度 accuracy_m）。"
     "Some carriers are placed approximately at their parent area (see accuracy_m)."
 )
+#: Note on the accuracy circles drawn around approximately placed points.
+ACCURACY_NOTE = (
+    "浅色虚线圆表示近似定位要素可能所在的范围（半径 = 定位精度 accuracy_m）。"
+    "Faint dashed circles: where an approximately placed point may lie (radius = accuracy_m)."
+)
+#: Note on co-located points drawn as one group symbol.
+GROUP_NOTE = (
+    "位于同一位置的多个要素合为一个环形符号（中心数字为个数），并列出全部名称。"
+    "Points sharing one position are drawn as one ring symbol (number = count) listing every "
+    "name."
+)
+#: Colour of the accuracy circles (a map layer may set ``style.accuracy_color``).
+ACCURACY_COLOR = "#4f6272"
 #: The hint given when the analysis outputs a map needs are missing.
 REPORT_HINT = "run 'baoshan-gis report --gpkg PATH' first to write the analysis outputs"
 
@@ -52,6 +67,70 @@ class LegendEntry:
     dashed: bool = False
     schematic: bool = False
     colormap: str | None = None
+    #: Colours of a group symbol's segments (``kind == "group"``).
+    colors: tuple[str, ...] = ()
+
+
+def colocated_groups(frame: gpd.GeoDataFrame, *, within_m: float = 1.0
+                     ) -> list[tuple[int, ...]]:
+    """Groups of points lying within ``within_m`` metres of each other (transitively).
+
+    Returns tuples of positional indices into ``frame``, each sorted, in the order of their first
+    member; a point on its own is a group of one. Distances are measured in the metric CRS
+    (``within_m <= 0`` puts every point in a group of its own).
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> f = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(5, 5), Point(0, 0.5), Point(0, 0)],
+    ...                      crs=32651)
+    >>> colocated_groups(f)
+    [(0, 2, 3), (1,)]
+    """
+    import shapely
+
+    n = len(frame)
+    if n == 0:
+        return []
+    geoms = frame.geometry
+    if geoms.crs is not None and geoms.crs != METRIC_CRS:
+        geoms = geoms.to_crs(METRIC_CRS)
+    arr = geoms.representative_point().to_numpy()
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if within_m > 0:
+        tree = shapely.STRtree(arr)
+        left, right = tree.query(arr, predicate="dwithin", distance=within_m)
+        for a, b in zip(left.tolist(), right.tolist(), strict=True):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return [tuple(g) for g in sorted(groups.values(), key=lambda g: g[0])]
+
+
+def accuracy_text(metres: float) -> str:
+    """``"±4.9 km"`` or ``"±800 m"``: a position accuracy as printed on maps.
+
+    >>> accuracy_text(4900.0), accuracy_text(750.0)
+    ('±4.9 km', '±750 m')
+    """
+    if metres >= 1000:
+        return f"±{metres / 1000:.1f} km"
+    return f"±{metres:.0f} m"
+
+
+def member_noun(source: str) -> tuple[str, str]:
+    """How the members of a group symbol are called: ``("载体", "carriers")`` or features."""
+    return ("载体", "carriers") if source == "carriers" else ("要素", "features")
 
 
 @dataclass
@@ -67,6 +146,10 @@ class LayerData:
     attribution: str = ""
     schematic: bool = False
     approximate: bool = False
+    #: Whether faint accuracy circles are drawn around approximately placed points.
+    accuracy_circles: bool = False
+    #: Co-located point groups (positional indices into ``frame``); see :func:`colocated_groups`.
+    groups: list[tuple[int, ...]] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -85,6 +168,69 @@ class LayerData:
         if "geometry_quality" not in self.frame.columns:
             return [False] * len(self.frame)
         return [q == "schematic" for q in self.frame["geometry_quality"]]
+
+    @property
+    def label_field(self) -> str:
+        """Field used for labels and group member names (default ``name_zh``)."""
+        return str(self.spec.label_field or self.style.get("label_field") or "name_zh")
+
+    def member_names(self, group: tuple[int, ...]) -> list[str]:
+        """Distinct label texts of a group's members, in frame order."""
+        assert self.frame is not None
+        fld = self.label_field
+        if fld not in self.frame.columns:
+            return []
+        values = self.frame[fld].iloc[list(group)].tolist()
+        return list(dict.fromkeys(str(v) for v in values if v is not None and v == v))
+
+    def is_multi(self, group: tuple[int, ...]) -> bool:
+        """Whether a group is drawn as a group symbol (members with different names).
+
+        Co-located points of one name (an interchange station on two lines) stay one plain
+        symbol with one label.
+        """
+        return len(group) > 1 and len(self.member_names(group)) > 1
+
+    def max_accuracy(self, group: tuple[int, ...]) -> float | None:
+        """Largest finite, positive ``accuracy_m`` of the approximately placed members."""
+        radii = self._approx_radii(group)
+        return max(radii) if radii else None
+
+    def _approx_radii(self, group: tuple[int, ...]) -> list[float]:
+        assert self.frame is not None
+        if "accuracy_m" not in self.frame.columns or "geometry_quality" not in self.frame.columns:
+            return []
+        out = []
+        for i in group:
+            q = self.frame["geometry_quality"].iloc[i]
+            try:
+                acc = float(self.frame["accuracy_m"].iloc[i])
+            except (TypeError, ValueError):
+                continue
+            if q == "approximate" and math.isfinite(acc) and acc > 0:
+                out.append(acc)
+        return out
+
+    def circles(self) -> list[tuple[int, float]]:
+        """Accuracy circles to draw: ``(group index, radius_m)``, one per distinct radius.
+
+        Empty unless :attr:`accuracy_circles` is on. The centre is the group's first point.
+        """
+        if not self.accuracy_circles or self.kind != "point":
+            return []
+        out: list[tuple[int, float]] = []
+        for gi, group in enumerate(self.groups):
+            for r in sorted(set(self._approx_radii(group)), reverse=True):
+                out.append((gi, r))
+        return out
+
+    def group_xy(self, crs: str = WGS84) -> np.ndarray:
+        """``(n_groups, 2)`` coordinates of each group's first point in ``crs``."""
+        assert self.frame is not None
+        frame = self.frame if crs == WGS84 else self.frame.to_crs(crs)
+        pts = frame.geometry.representative_point()
+        return np.array([(pts.iloc[g[0]].x, pts.iloc[g[0]].y) for g in self.groups],
+                        dtype="float64").reshape(-1, 2)
 
 
 @dataclass
@@ -191,6 +337,27 @@ def _legend(ld: LayerData) -> list[LegendEntry]:
     return [LegendEntry(ld.title, color=st["color"], fill=st.get("fill"), **base)]
 
 
+def _point_extras(ld: LayerData) -> list[LegendEntry]:
+    """Legend entries of the group symbol and the accuracy circle, when the layer shows them."""
+    if ld.kind != "point" or ld.frame is None:
+        return []
+    zh, en = member_noun(ld.spec.source)
+    out = []
+    multi = [g for g in ld.groups if ld.is_multi(g)]
+    if multi:
+        colours = ld.colors()
+        seg = tuple(dict.fromkeys(colours[i] for g in multi for i in g))[:4]
+        out.append(LegendEntry(f"同一位置多个{zh}（数字为个数）Co-located {en} (count)", "group",
+                               color=str(ld.style["color"]), fill=str(ld.style["fill"]),
+                               size=float(ld.style.get("size", 5.0)),
+                               colors=seg if len(seg) > 1 else (*seg, "#bdbdbd")))
+    if ld.circles():
+        out.append(LegendEntry("近似定位范围（半径 = 定位精度）Approximate position (radius = "
+                               "accuracy)", "accuracy",
+                               color=str(ld.style.get("accuracy_color", ACCURACY_COLOR))))
+    return out
+
+
 def legend_in_view(ld: LayerData, bbox: tuple[float, float, float, float]) -> list[LegendEntry]:
     """Legend entries of the features of ``ld`` that intersect ``bbox`` (WGS84)."""
     if ld.frame is None or not len(ld.frame):
@@ -199,8 +366,10 @@ def legend_in_view(ld: LayerData, bbox: tuple[float, float, float, float]) -> li
     if not len(sub):
         return []
     view = LayerData(spec=ld.spec, title=ld.title, style=ld.style, frame=sub,
-                     schematic=ld.schematic)
-    return _legend(view)
+                     schematic=ld.schematic, accuracy_circles=ld.accuracy_circles)
+    if view.kind == "point":
+        view.groups = colocated_groups(sub, within_m=ld.spec.group_within_m)
+    return _legend(view) + _point_extras(view)
 
 
 def _apply_filter(frame: gpd.GeoDataFrame, spec: MapLayer) -> gpd.GeoDataFrame:
@@ -289,13 +458,20 @@ def prepare_map(
             )
         if ld.schematic:
             ld.style = {**ld.style, "schematic_dash": list(SCHEMATIC_DASH)}
-        ld.legend = _legend(ld) if len(frame) else []
+        if ld.kind == "point":
+            ld.groups = colocated_groups(frame, within_m=spec.group_within_m)
+            ld.accuracy_circles = spec.draws_accuracy_circles
+        ld.legend = (_legend(ld) + _point_extras(ld)) if len(frame) else []
         layers.append(ld)
     extent = _extent(mapdef, layers, path, names)
     if any(ld.schematic for ld in layers):
         notes.insert(0, SCHEMATIC_NOTE)
     if any(ld.approximate for ld in layers):
         notes.append(APPROXIMATE_NOTE)
+    if any(ld.circles() for ld in layers):
+        notes.append(ACCURACY_NOTE)
+    if any(ld.is_multi(g) for ld in layers for g in ld.groups):
+        notes.append(GROUP_NOTE)
     notes.extend(mapdef.notes)
     attributions: list[str] = []
     for ld in layers:

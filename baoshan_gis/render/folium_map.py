@@ -28,7 +28,13 @@ import numpy as np
 
 from baoshan_gis._errors import InvalidInput
 from baoshan_gis.render._assets import FONT_ASSET, asset_url, write_assets
-from baoshan_gis.render._prepare import LayerData, PreparedMap, prepare_map
+from baoshan_gis.render._prepare import (
+    ACCURACY_COLOR,
+    LayerData,
+    PreparedMap,
+    member_noun,
+    prepare_map,
+)
 from baoshan_gis.render.mapdefs import MapDef
 from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION, WEB_MERCATOR, WGS84
 
@@ -111,33 +117,105 @@ function bgStyle(ls) {
 }
 function bgPoint(ls) {
   return function (f, latlng) {
+    var ms = f.properties._members;
+    if (ms && bgMulti(ms)) {
+      return L.marker(latlng, {icon: bgGroupIcon(ms, ls), riseOnHover: true,
+                               keyboard: false});
+    }
     return L.circleMarker(latlng, {radius: ls.radius});
   };
+}
+function bgMulti(ms) {
+  var names = {};
+  ms.forEach(function (m) { names[String(m.name_zh)] = 1; });
+  return Object.keys(names).length > 1;
+}
+function bgColour(c) { return /^#[0-9a-fA-F]{3,8}$/.test(String(c)) ? c : "#999999"; }
+function bgGroupIcon(ms, ls) {
+  var cols = ms.map(function (m) {
+    return bgColour((ls.catField && ls.catColors[m[ls.catField]]) || ls.fill);
+  });
+  var order = [];
+  cols.forEach(function (c) { if (order.indexOf(c) < 0) { order.push(c); } });
+  cols.sort(function (a, b) { return order.indexOf(a) - order.indexOf(b); });
+  var step = 360 / cols.length, stops = cols.map(function (c, k) {
+    return c + " " + (k * step).toFixed(1) + "deg " + ((k + 1) * step).toFixed(1) + "deg";
+  });
+  var d = Math.round(ls.radius * 3.2 + 6);
+  return L.divIcon({
+    className: "bg-grp-icon", iconSize: [d, d], iconAnchor: [d / 2, d / 2],
+    popupAnchor: [0, -d / 2], tooltipAnchor: [d / 2, 0],
+    html: "<div class='bg-grp' style='width:" + d + "px;height:" + d +
+          "px;background:conic-gradient(" + stops.join(",") + ")'><span>" + ms.length +
+          "</span></div>"
+  });
+}
+function bgMaxAccuracy(ms) {
+  var best = null;
+  ms.forEach(function (m) {
+    var a = Number(m.accuracy_m);
+    if (m.geometry_quality === "approximate" && isFinite(a) && a > 0 &&
+        (best === null || a > best)) {
+      best = a;
+    }
+  });
+  return best;
+}
+function bgAccText(a) {
+  return a >= 1000 ? "±" + (a / 1000).toFixed(1) + " km" : "±" + Math.round(a) + " m";
+}
+function bgRows(p, ls) {
+  var rows = [], seen = {};
+  bgFields.forEach(function (fl) {
+    var k = fl[0]; seen[k] = 1;
+    if (p[k] === undefined || p[k] === null || p[k] === "") { return; }
+    var v = p[k];
+    if (k === "category" && ls.cats[v]) { v = ls.cats[v] + " (" + v + ")"; }
+    else if (bgValues[k] && bgValues[k][v]) { v = bgValues[k][v]; }
+    if (k === "accuracy_m") { v = "±" + Math.round(v); }
+    rows.push("<tr><th>" + bgEsc(fl[1]) + "</th><td>" + bgEsc(v) + "</td></tr>");
+  });
+  Object.keys(p).forEach(function (k) {
+    if (seen[k] || k.charAt(0) === "_" || p[k] === null || p[k] === "") { return; }
+    rows.push("<tr><th>" + bgEsc(k) + "</th><td>" + bgEsc(p[k]) + "</td></tr>");
+  });
+  return "<table class='bg-pop'>" + rows.join("") + "</table>";
 }
 function bgPopup(ls) {
   return function (f, layer) {
     if (!ls.interactive) { return; }
-    var p = f.properties, rows = [], seen = {};
-    bgFields.forEach(function (fl) {
-      var k = fl[0]; seen[k] = 1;
-      if (p[k] === undefined || p[k] === null || p[k] === "") { return; }
-      var v = p[k];
-      if (k === "category" && ls.cats[v]) { v = ls.cats[v] + " (" + v + ")"; }
-      else if (bgValues[k] && bgValues[k][v]) { v = bgValues[k][v]; }
-      if (k === "accuracy_m") { v = "±" + Math.round(v); }
-      rows.push("<tr><th>" + bgEsc(fl[1]) + "</th><td>" + bgEsc(v) + "</td></tr>");
-    });
-    Object.keys(p).forEach(function (k) {
-      if (seen[k] || k.charAt(0) === "_" || p[k] === null || p[k] === "") { return; }
-      rows.push("<tr><th>" + bgEsc(k) + "</th><td>" + bgEsc(p[k]) + "</td></tr>");
-    });
+    var p = f.properties, ms = p._members;
     var head = "<div class='bg-pop-title'>" + bgEsc(ls.title) + "</div>";
+    if (ms) {
+      var acc = bgMaxAccuracy(ms), n = ms.length;
+      head += "<div class='bg-pop-note'>" + bgEsc(
+        "同一位置 " + n + " 个" + ls.unitZh + (acc !== null ? "，位置近似 " + bgAccText(acc) : "") +
+        " · " + n + " " + ls.unitEn + " at one position" +
+        (acc !== null ? ", approximate " + bgAccText(acc) : "")) + "</div>";
+      var names = ms.map(function (m) {
+        return "<li>" + bgEsc(m.name_zh || m.name_en || "") + "</li>";
+      });
+      head += "<ol class='bg-pop-names'>" + names.join("") + "</ol>";
+      var body = ms.map(function (m, k) {
+        var name = m.name_zh || m.name_en || "";
+        return "<div class='bg-pop-member'>" + bgEsc((k + 1) + ". " + name) + "</div>" +
+               bgRows(m, ls);
+      });
+      layer.bindPopup(head + "<div class='bg-pop-list'>" + body.join("") + "</div>",
+                      {maxWidth: 420, maxHeight: 320, autoPanPaddingTopLeft: [20, 170],
+                       autoPanPaddingBottomRight: [20, 30]});
+      var tip = bgMulti(ms)
+        ? n + " 个" + ls.unitZh + " · " + n + " " + ls.unitEn + " here (click for the list)"
+        : String(ms[0].name_zh || "") + " (" + n + ")";
+      layer.bindTooltip(bgEsc(tip), {sticky: true});
+      return;
+    }
     if (p.geometry_quality === "schematic") {
       head += "<div class='bg-pop-note'>示意范围，非精确边界 " +
               "Schematic, not a surveyed boundary</div>";
     }
-    layer.bindPopup(head + "<table class='bg-pop'>" + rows.join("") + "</table>",
-                    {maxWidth: 380});
+    layer.bindPopup(head + bgRows(p, ls), {maxWidth: 380, autoPanPaddingTopLeft: [20, 170],
+                                           autoPanPaddingBottomRight: [20, 30]});
     if (p.name_zh) { layer.bindTooltip(bgEsc(p.name_zh), {sticky: true}); }
   };
 }
@@ -164,6 +242,19 @@ body, html body .leaflet-container { font-family: "Microsoft YaHei", "PingFang S
 .bg-pop td { word-break: break-word; }
 .bg-pop-title { font-weight: 600; margin-bottom: 4px; }
 .bg-pop-note { color: #9e1b20; font-size: 11px; margin-bottom: 4px; }
+.bg-pop-names { margin: 2px 0 4px; padding-left: 20px; }
+.bg-pop-member { font-weight: 600; margin: 6px 0 2px; border-top: 1px solid #ddd;
+  padding-top: 4px; }
+.bg-grp-icon { background: none; border: none; }
+.bg-grp { border-radius: 50%; border: 1px solid #222; box-sizing: border-box; display: flex;
+  align-items: center; justify-content: center; box-shadow: 0 0 0 1px #fff; }
+.bg-grp span { background: #fff; border-radius: 50%; width: 54%; height: 54%; display: flex;
+  align-items: center; justify-content: center; font-size: 11px; font-weight: 600;
+  color: #222; line-height: 1; }
+.bg-legend .grp { border-radius: 50%; width: 14px; height: 14px; margin: 0 10px 0 4px;
+  border: 1px solid #222; }
+.bg-legend .acc { border-radius: 50%; width: 16px; height: 16px; margin: 0 9px 0 3px;
+  border: 1px dashed; }
 """
 
 
@@ -210,7 +301,44 @@ def _page_geojson(ld: LayerData, *, basemap: str, precision: int, simplify_m: fl
         props = {k: _plain(v) for k, v in rec.items()}
         features.append({"type": "Feature", "properties": props,
                          "geometry": json.loads(shapely.to_geojson(geom))})
+    if ld.kind == "point" and len(ld.groups) < len(features):
+        features = [_group_feature([features[i] for i in g]) for g in ld.groups]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _group_feature(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """One feature for co-located points: the first's properties plus ``_members`` (all)."""
+    if len(members) == 1:
+        return members[0]
+    props = {**members[0]["properties"], "_n": len(members),
+             "_members": [m["properties"] for m in members]}
+    return {"type": "Feature", "properties": props, "geometry": members[0]["geometry"]}
+
+
+def _add_accuracy_circles(group: folium.FeatureGroup, ld: LayerData, basemap: str) -> None:
+    """Faint, non-interactive ``folium.Circle``s of radius ``accuracy_m`` (metres)."""
+    import folium
+
+    circles = ld.circles()
+    if not circles:
+        return
+    xy = ld.group_xy()
+    if basemap in GCJ02_BASEMAPS:
+        from baoshan_gis.coords import wgs84_to_gcj02
+
+        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([lon, lat])
+    colour = str(ld.style.get("accuracy_color", ACCURACY_COLOR))
+    for gi, radius in circles:
+        circle = folium.Circle(
+            location=[round(float(xy[gi, 1]), PAGE_PRECISION),
+                      round(float(xy[gi, 0]), PAGE_PRECISION)],
+            radius=float(radius), color=colour, weight=1, opacity=0.6, dash_array="4 3",
+            fill=True, fill_opacity=0.05,
+        )
+        # Clicks go through to the features below (Leaflet's ``interactive`` option).
+        circle.options["interactive"] = False
+        group.add_child(circle)
 
 
 def _delta(coords: Any, scale: float) -> list[int]:
@@ -290,6 +418,8 @@ def _layer_style_js(ld: LayerData) -> dict[str, Any]:
         "cats": dict((st.get("categories") or {}).get("labels") or {}),
         "catField": (st.get("categories") or {}).get("field"),
         "catColors": dict((st.get("categories") or {}).get("values") or {}),
+        "unitZh": member_noun(ld.spec.source)[0],
+        "unitEn": member_noun(ld.spec.source)[1],
     }
 
 
@@ -307,6 +437,15 @@ def _legend_html(pm: PreparedMap, basemap: str) -> str:
             elif e.kind == "line":
                 sw = (f"<span class='sw' style='height:0;border-top:3px {border} "
                       f"{esc(e.color)}'></span>")
+            elif e.kind == "group":
+                cols = list(e.colors or (e.fill or e.color,))
+                step = 360 / len(cols)
+                stops = ",".join(f"{esc(c)} {k * step:.0f}deg {(k + 1) * step:.0f}deg"
+                                 for k, c in enumerate(cols))
+                sw = f"<span class='sw grp' style='background:conic-gradient({stops})'></span>"
+            elif e.kind == "accuracy":
+                sw = (f"<span class='sw acc' style='background:{esc(e.color)}18;"
+                      f"border-color:{esc(e.color)}'></span>")
             elif e.kind == "point":
                 sw = (f"<span class='sw pt' style='background:{esc(e.fill or e.color)};"
                       f"border:1px solid {esc(e.color)}'></span>")
@@ -375,6 +514,7 @@ def build_page(
         if ld.kind == "raster":
             _add_raster(group, ld, basemap)
         elif ld.frame is not None and len(ld.frame):
+            _add_accuracy_circles(group, ld, basemap)
             data = _page_geojson(ld, basemap=basemap, precision=precision,
                                  simplify_m=simplify_m)
             group.add_child(_GeoJsonLayer(columnar(data, precision=precision),

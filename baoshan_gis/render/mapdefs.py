@@ -27,7 +27,7 @@ _MAP_KEYS = {
 _LAYER_KEYS = {
     "layer", "raster", "title", "style", "labels", "label_field", "label_size", "label_priority",
     "legend", "filter", "required", "hint", "note_if_missing", "interactive", "colormap",
-    "opacity", "context",
+    "opacity", "context", "accuracy_circles", "group_within_m",
 }
 _REQUIRED_MAP_KEYS = ("name", "title_zh", "title_en", "description", "layers")
 
@@ -54,6 +54,19 @@ class MapLayer:
     colormap: str = "YlOrRd"
     opacity: float = 0.75
     context: bool = False
+    #: Draw a faint circle of radius ``accuracy_m`` around approximately placed points;
+    #: ``None`` (not given): on for the ``carriers`` layer, off for every other layer.
+    accuracy_circles: bool | None = None
+    #: Points of this layer closer than this (metres) are drawn as one group symbol listing
+    #: every member; ``0`` draws every point on its own.
+    group_within_m: float = 1.0
+
+    @property
+    def draws_accuracy_circles(self) -> bool:
+        """Whether accuracy circles are drawn (the key, or its per-layer default)."""
+        if self.accuracy_circles is None:
+            return self.source == "carriers"
+        return self.accuracy_circles
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,15 @@ def _parse_layer(raw: Any, index: int, problems: list[str]) -> MapLayer | None:
     if not isinstance(opacity, int | float) or not 0 <= opacity <= 1:
         problems.append(f"{where}: 'opacity' must be a number in 0..1, got {opacity!r}")
         opacity = 0.75
+    circles = raw.get("accuracy_circles")
+    if circles is not None and not isinstance(circles, bool):
+        problems.append(f"{where}: 'accuracy_circles' must be true or false, got {circles!r}")
+        circles = None
+    within = raw.get("group_within_m", 1.0)
+    if isinstance(within, bool) or not isinstance(within, int | float) or within < 0:
+        problems.append(f"{where}: 'group_within_m' must be a number >= 0 (metres), "
+                        f"got {within!r}")
+        within = 1.0
     return MapLayer(
         source=source,
         kind=kind,
@@ -134,6 +156,8 @@ def _parse_layer(raw: Any, index: int, problems: list[str]) -> MapLayer | None:
         colormap=str(raw.get("colormap", "YlOrRd")),
         opacity=float(opacity),
         context=bool(raw.get("context", False)),
+        accuracy_circles=circles,
+        group_within_m=float(within),
     )
 
 

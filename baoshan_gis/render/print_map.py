@@ -344,13 +344,75 @@ def _draw_layers(ax: Axes, pm: PreparedMap, ext: tuple[float, float, float, floa
                     linestyles=_dash(st, schem[i]), zorder=base_z, capstyle="round",
                 ))
         else:
-            xy = np.array([(g.x, g.y) for g in frame.geometry.representative_point()])
             geoms.extend(g.buffer(100) for g in frame.geometry)
-            size = float(st["size"])
-            ax.scatter(xy[:, 0], xy[:, 1], s=size**2, c=colours, edgecolors=st["color"],
-                       linewidths=float(st["width"]) * 0.8, zorder=base_z + 5,
-                       marker=st.get("marker", "o"))
+            _draw_points(ax, ld, frame, colours, base_z)
     return geoms
+
+
+#: Outer radius of a group symbol, as a multiple of the layer's marker radius.
+GROUP_RADIUS_FACTOR = 1.6
+
+
+def group_radius_pt(style: dict[str, Any]) -> float:
+    """Outer radius (points) of the ring symbol of co-located points."""
+    return max(float(style["size"]) / 2 * GROUP_RADIUS_FACTOR, 4.5)
+
+
+def _pt_to_data(ax: Axes) -> float:
+    """Data units (metres) per typographic point at the map's current scale."""
+    (x0, _), (x1, _) = ax.transData.transform([(0.0, 0.0), (1.0, 0.0)])
+    return (ax.figure.dpi / 72.0) / abs(x1 - x0)
+
+
+def _utm_scale(x: float, y: float) -> float:
+    """Point scale factor of UTM 51N at metric point ``(x, y)`` (map metres per true metre)."""
+    from pyproj import Proj, Transformer
+
+    lon, lat = Transformer.from_crs(METRIC_CRS, WGS84, always_xy=True).transform(x, y)
+    return float(Proj(METRIC_CRS).get_factors(lon, lat).meridional_scale)
+
+
+def _draw_points(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z: float
+                 ) -> None:
+    """Accuracy circles, then one symbol per co-located group (a ring for several names)."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Circle, Wedge
+
+    st = ld.style
+    xy = ld.group_xy(METRIC_CRS)
+    acc_colour = str(st.get("accuracy_color", "#4f6272"))
+    for gi, radius in ld.circles():
+        x, y = xy[gi]
+        ax.add_patch(Circle((x, y), radius * _utm_scale(x, y), facecolor=to_rgba(acc_colour, 0.05),
+                            edgecolor=to_rgba(acc_colour, 0.55), lw=0.6, linestyle=(0, (3, 2)),
+                            zorder=base_z + 1, gid="accuracy-circle"))
+    single = [gi for gi, g in enumerate(ld.groups) if not ld.is_multi(g)]
+    if single:
+        ax.scatter(xy[single, 0], xy[single, 1], s=float(st["size"]) ** 2,
+                   c=[colours[ld.groups[gi][0]] for gi in single], edgecolors=st["color"],
+                   linewidths=float(st["width"]) * 0.8, zorder=base_z + 5,
+                   marker=st.get("marker", "o"), gid="point-markers")
+    per_pt = _pt_to_data(ax)
+    r_out = group_radius_pt(st) * per_pt
+    for gi, group in enumerate(ld.groups):
+        if not ld.is_multi(group):
+            continue
+        x, y = xy[gi]
+        members = [colours[i] for i in group]
+        order = list(dict.fromkeys(members))
+        members.sort(key=order.index)
+        step = 360.0 / len(members)
+        for k, c in enumerate(members):
+            ax.add_patch(Wedge((x, y), r_out, 90 - (k + 1) * step, 90 - k * step,
+                               width=r_out * 0.48, facecolor=c, edgecolor=st["color"],
+                               lw=0.45, zorder=base_z + 5, gid="group-marker"))
+        ax.add_patch(Circle((x, y), r_out * 0.52, facecolor="white", edgecolor="none",
+                            zorder=base_z + 5.1))
+        ax.add_patch(Circle((x, y), r_out, facecolor="none", edgecolor=_INK, lw=0.4,
+                            zorder=base_z + 5.2))
+        ax.text(x, y, str(len(group)), ha="center", va="center_baseline",
+                fontsize=group_radius_pt(st) * 0.95, color=_INK,
+                zorder=base_z + 5.3, gid="group-count")
 
 
 def _draw_raster(ax: Axes, ld: LayerData, ext: tuple[float, float, float, float],
@@ -530,6 +592,25 @@ def _swatch(lax: Axes, e: LegendEntry, x: float, yc: float, w: float, h: float,
                                 lw=e.width, linestyle=ls))
     elif e.kind == "line":
         lax.add_line(Line2D([x, x + w], [yc, yc], color=e.color, lw=e.width, linestyle=ls))
+    elif e.kind == "accuracy":
+        from matplotlib.patches import Circle
+
+        lax.add_patch(Circle((x + w / 2, yc), h * 0.62, facecolor=to_rgba(e.color, 0.08),
+                             edgecolor=to_rgba(e.color, 0.7), lw=0.6, linestyle=(0, (3, 2))))
+        lax.add_line(Line2D([x + w / 2], [yc], marker="o", markersize=2.2,
+                            markerfacecolor=_MUTED, markeredgecolor="none", linestyle="none"))
+    elif e.kind == "group":
+        from matplotlib.patches import Circle, Wedge
+
+        r = h * 0.6
+        cols = e.colors or (e.fill or e.color,)
+        step = 360 / len(cols)
+        for k, c in enumerate(cols):
+            lax.add_patch(Wedge((x + w / 2, yc), r, 90 - (k + 1) * step, 90 - k * step,
+                                width=r * 0.48, facecolor=c, edgecolor="white", lw=0.4))
+        lax.add_patch(Circle((x + w / 2, yc), r, facecolor="none", edgecolor=_INK, lw=0.4))
+        lax.text(x + w / 2, yc, "n", ha="center", va="center_baseline", fontsize=r * 1.9,
+                 color=_INK)
     elif e.kind == "point":
         lax.add_line(Line2D([x + w / 2], [yc], marker="o", markersize=e.size,
                             markerfacecolor=e.fill or e.color, markeredgecolor=e.color,
@@ -542,25 +623,20 @@ def _swatch(lax: Axes, e: LegendEntry, x: float, yc: float, w: float, h: float,
 
 def _label_requests(ax: Axes, renderer: Any, pm: PreparedMap, scale: float
                     ) -> tuple[list[LabelRequest], list[Bbox]]:
-    from matplotlib.transforms import Bbox
     from shapely.ops import polylabel
 
     requests: list[LabelRequest] = []
     boxes: list[Bbox] = []
-    px_per_pt = ax.figure.dpi / 72
     for ld in pm.layers:
         if ld.kind == "raster" or ld.frame is None or not len(ld.frame):
             continue
         frame = ld.frame.to_crs(METRIC_CRS)
-        st = ld.style
         if ld.kind == "point":
-            r = float(st["size"]) / 2 * px_per_pt
-            for p in frame.geometry.representative_point():
-                x, y = ax.transData.transform((p.x, p.y))
-                boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
+            requests.extend(_point_labels(ax, ld, scale, boxes))
+            continue
         if not ld.spec.labels:
             continue
-        fld = ld.spec.label_field or st.get("label_field") or "name_zh"
+        fld = ld.label_field
         if fld not in frame.columns:
             continue
         colours = ld.colors()
@@ -574,19 +650,99 @@ def _label_requests(ax: Axes, renderer: Any, pm: PreparedMap, scale: float
                     str(text), p.x, p.y, size=ld.spec.label_size * scale,
                     priority=ld.spec.label_priority, area=True,
                     color=_darker(colours[i], 0.55), weight="normal"))
-            elif ld.kind == "line":
+            else:
                 p = geom.interpolate(0.5, normalized=True)
                 requests.append(LabelRequest(
                     str(text), p.x, p.y, size=ld.spec.label_size * scale,
                     priority=ld.spec.label_priority, area=True,
                     color=_darker(colours[i], 0.6), weight="normal"))
-            else:
-                p = geom.representative_point()
-                requests.append(LabelRequest(
-                    str(text), p.x, p.y, size=ld.spec.label_size * scale,
-                    priority=ld.spec.label_priority, area=False,
-                    gap=float(st["size"]) / 2 + 1.6, color=_INK))
     return requests, boxes
+
+
+#: Width of a callout's name column, in ems; a name up to ``+ CALLOUT_SLACK_EM`` stays whole.
+CALLOUT_WIDTH_EM = 16.0
+CALLOUT_SLACK_EM = 2.5
+_BREAK_AFTER = "、，,；;：:）)·/ "
+
+
+def wrap_name(name: str, *, width_em: float = CALLOUT_WIDTH_EM,
+              slack_em: float = CALLOUT_SLACK_EM) -> list[str]:
+    """Break a (Chinese) name into lines of about ``width_em``, after punctuation if near.
+
+    >>> wrap_name("复旦大学新工科创新学院、双创学院、技术转移中心")
+    ['复旦大学新工科创新学院、', '双创学院、技术转移中心']
+    >>> wrap_name("同济创园")
+    ['同济创园']
+    """
+
+    def ems(t: str) -> float:
+        return _text_width_mm(t, 10.0) / (10.0 * 0.3528)
+
+    lines: list[str] = []
+    rest = name.strip()
+    while rest and ems(rest) > width_em + slack_em:
+        cut = 1
+        while cut < len(rest) and ems(rest[: cut + 1]) <= width_em:
+            cut += 1
+        for j in range(cut, max(cut - 6, 1), -1):
+            if rest[j - 1] in _BREAK_AFTER:
+                cut = j
+                break
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        lines.append(rest)
+    return lines
+
+
+def callout_text(ld: LayerData, group: tuple[int, ...]) -> str:
+    """Text of a group's callout: a header (count, position accuracy) and every member name."""
+    from baoshan_gis.render._prepare import accuracy_text, member_noun
+
+    names = ld.member_names(group)
+    zh, _ = member_noun(ld.spec.source)
+    acc = ld.max_accuracy(group)
+    head = (f"位置近似 {accuracy_text(acc)} · {len(names)} 个{zh}" if acc is not None
+            else f"同一位置 {len(names)} 个{zh}")
+    lines = [head]
+    for name in names:
+        wrapped = wrap_name(name)
+        lines += ["· " + wrapped[0], *("  " + w for w in wrapped[1:])]
+    return "\n".join(lines)
+
+
+def _point_labels(ax: Axes, ld: LayerData, scale: float, boxes: list[Bbox]
+                  ) -> list[LabelRequest]:
+    """Symbol boxes (appended to ``boxes``) and label requests of a point layer."""
+    from matplotlib.transforms import Bbox
+
+    st = ld.style
+    px_per_pt = ax.figure.dpi / 72
+    xy = ld.group_xy(METRIC_CRS)
+    r_single = float(st["size"]) / 2
+    r_group = group_radius_pt(st)
+    out: list[LabelRequest] = []
+    for gi, group in enumerate(ld.groups):
+        multi = ld.is_multi(group)
+        r = (r_group if multi else r_single) * px_per_pt
+        x, y = ax.transData.transform(xy[gi])
+        boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
+        if not ld.spec.labels:
+            continue
+        names = ld.member_names(group)
+        if not names:
+            continue
+        size = ld.spec.label_size * scale
+        if multi:
+            out.append(LabelRequest(callout_text(ld, group), float(xy[gi, 0]), float(xy[gi, 1]),
+                                    size=size,
+                                    priority=ld.spec.label_priority, callout=True,
+                                    gap=r_group + 1.6, color=_INK))
+        else:
+            out.append(LabelRequest(names[0], float(xy[gi, 0]), float(xy[gi, 1]), size=size,
+                                    priority=ld.spec.label_priority, area=False,
+                                    gap=r_single + 1.6, color=_INK))
+    return out
 
 
 def render_print(
