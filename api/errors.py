@@ -1,0 +1,96 @@
+"""The one table mapping the package's error types to HTTP status codes, installed once.
+
+Endpoints raise the package's domain errors (:mod:`baoshan_gis._errors`); they never build HTTP
+errors themselves. Every error answer is JSON ``{"detail": message, "error": type name, ...}``.
+Bad input is never a 500: request validation errors become 400, unknown routes 404, and only a
+genuine failure of the service is a 500 (whose answer is never cached).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from baoshan_gis._errors import (
+    AnalysisError,
+    BaoshanGISError,
+    BuildError,
+    InvalidBBox,
+    InvalidInput,
+    InvalidTile,
+    NotFound,
+    OfflineError,
+    RequestTooLarge,
+)
+
+log = logging.getLogger("baoshan_gis.api")
+
+#: Error type -> HTTP status. The most specific matching class (first in MRO order) wins.
+STATUS_CODES: dict[type[BaseException], int] = {
+    InvalidTile: 400,
+    InvalidBBox: 400,
+    RequestTooLarge: 413,
+    AnalysisError: 400,
+    InvalidInput: 400,
+    NotFound: 404,
+    OfflineError: 503,
+    BuildError: 500,
+    BaoshanGISError: 500,
+}
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def status_for(exc: BaseException) -> int:
+    """HTTP status of an exception according to :data:`STATUS_CODES` (500 when unlisted)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 500
+
+
+def _json(status: int, detail: str, error: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"detail": detail, "error": error, **extra}, status_code=status,
+                        headers=_NO_STORE)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    status = status_for(exc)
+    if status >= 500:
+        log.exception("error while serving %s", request.url.path, exc_info=exc)
+    return _json(status, str(exc), type(exc).__name__)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
+        parts.append(f"{loc}: {err.get('msg', 'invalid')} (got {err.get('input')!r})")
+    return _json(400, "invalid request: " + "; ".join(parts), "InvalidInput")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = (f"no endpoint at {request.url.path!r}; see /docs for the endpoints "
+                  "(/layers, /maps, /tiles/{layer}/{z}/{x}/{y}.png|.mvt, /analysis, /health)")
+    return _json(exc.status_code, str(detail), "HTTPError")
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error while serving %s", request.url.path, exc_info=exc)
+    return _json(500, "internal error of the map service; the request was not cached",
+                 type(exc).__name__)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Install the handlers once on ``app``."""
+    app.add_exception_handler(BaoshanGISError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
