@@ -94,7 +94,7 @@ def _parse(path: Path) -> LayerDef:
         name=raw["name"],
         title_zh=raw["title_zh"],
         title_en=raw["title_en"],
-        geometry_type=gtype,
+        geometry_type=raw["geometry_type"],
         plan_ref=raw["plan_ref"],
         source=raw["source"],
         licence=raw["licence"],

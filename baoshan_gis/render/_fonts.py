@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baoshan_gis._errors import BaoshanGISError
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 
 def cjk_font_path() -> Path:
@@ -36,7 +39,7 @@ def cjk_font() -> tuple[str, Path]:
     return name, path
 
 
-def rc_params() -> dict[str, Any]:
+def rc_params() -> dict[RcKeyType, Any]:
     """matplotlib settings for every print map (use with ``matplotlib.rc_context``).
 
     Text stays text: SVG writes ``<text>`` elements (``svg.fonttype = 'none'``), PDF embeds

@@ -311,11 +311,14 @@ def _legend(ld: LayerData) -> list[LegendEntry]:
         return [LegendEntry(f"{ld.title}（低→高 low→high）", "raster", "#000000",
                             colormap=ld.spec.colormap)]
     dashed = bool(st.get("dash")) or ld.schematic
-    base = {
-        "kind": kind, "fill_opacity": float(st.get("fill_opacity", 0.3)),
-        "width": float(st.get("width", 1.0)), "size": float(st.get("size", 5.0)),
-        "dashed": dashed, "schematic": ld.schematic and bool(st.get("hatch", True)),
-    }
+    fill_opacity = float(st.get("fill_opacity", 0.3))
+    width, size = float(st.get("width", 1.0)), float(st.get("size", 5.0))
+    schematic = ld.schematic and bool(st.get("hatch", True))
+
+    def entry(label: str, color: str, fill: str | None) -> LegendEntry:
+        return LegendEntry(label, kind, color, fill=fill, fill_opacity=fill_opacity,
+                           width=width, size=size, dashed=dashed, schematic=schematic)
+
     cats = st.get("categories")
     assert ld.frame is not None
     if cats and cats.get("field") in ld.frame.columns:
@@ -327,14 +330,13 @@ def _legend(ld: LayerData) -> list[LegendEntry]:
             label = category_label(st, value)
             fill = colour if kind == "fill" else (colour if kind == "point" else None)
             stroke = st["color"] if kind == "point" else colour
-            out.append(LegendEntry(label, color=stroke, fill=fill, **base))
+            out.append(entry(label, stroke, fill))
         others = present - set(cats.get("values") or {})
         if others:
             fill = st["fill"] if kind != "line" else None
-            out.append(LegendEntry(f"{ld.title}（其他 other）", color=st["color"], fill=fill,
-                                   **base))
+            out.append(entry(f"{ld.title}（其他 other）", st["color"], fill))
         return out
-    return [LegendEntry(ld.title, color=st["color"], fill=st.get("fill"), **base)]
+    return [entry(ld.title, st["color"], st.get("fill"))]
 
 
 def _point_extras(ld: LayerData) -> list[LegendEntry]:

@@ -22,7 +22,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION, WEB_MERCATOR, WGS8
 if TYPE_CHECKING:
     import folium
     import geopandas as gpd
+    from branca.element import Figure
 
 #: Basemaps of the interactive pages.
 BASEMAPS: tuple[str, ...] = ("none", "osm", "amap")
@@ -347,7 +348,8 @@ def _delta(coords: Any, scale: float) -> list[int]:
 
 
 def _encode_geometry(g: dict[str, Any], scale: float) -> dict[str, Any]:
-    t, c = g["type"], g.get("coordinates")
+    t = g["type"]
+    c: Any = g.get("coordinates")  # None only for types returned unchanged below
     if t == "LineString":
         return {"t": t, "c": _delta(c, scale)}
     if t in ("Polygon", "MultiLineString"):
@@ -489,7 +491,7 @@ def build_page(
     # Leaflet from the installed package, at relative URLs: no CDN, nothing else.
     m.default_js = [("leaflet", asset_url(asset_url_prefix, "leaflet.js"))]
     m.default_css = [("leaflet_css", asset_url(asset_url_prefix, "leaflet.css"))]
-    fig = m.get_root()
+    fig = cast("Figure", m.get_root())  # a Map's root is always a branca Figure
     fig.header.add_child(Element(f"<title>{html.escape(pm.mapdef.title)}</title>"),
                          name="bg_title")
     # No favicon request (the page must load without a single failed request).
@@ -525,7 +527,7 @@ def build_page(
     attributions = [*list(pm.attributions), "baoshan-gis"]
     if basemap == "osm" and OSM_ATTRIBUTION not in attributions:
         attributions.insert(0, OSM_ATTRIBUTION)
-    m.get_root().html.add_child(Element(
+    fig.html.add_child(Element(
         f"<div class='bg-title'><h1>{html.escape(pm.mapdef.title_zh)}</h1>"
         f"<p>{html.escape(pm.mapdef.title_en)}</p></div>" + _legend_html(pm, basemap)))
     m.add_child(_Attribution(attributions))

@@ -14,7 +14,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.transforms import Bbox
+    from matplotlib.typing import LineStyleType
 
 #: Output formats of print maps.
 PRINT_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
@@ -466,7 +467,7 @@ def _north_arrow(ax: Axes, renderer: Any, ext: tuple[float, float, float, float]
     from matplotlib.transforms import Affine2D, offset_copy
 
     angle = true_north_angle((ext[0] + ext[2]) / 2, (ext[1] + ext[3]) / 2)
-    fig = ax.figure
+    fig = cast("Figure", ax.figure)  # always a top-level Figure (draw_map), never a SubFigure
     # Arrow in points, anchored 11 mm from the top-right corner of the frame.
     base = offset_copy(ax.transAxes, fig=fig, x=-11 * scale / 25.4 * 72,
                        y=-13 * scale / 25.4 * 72, units="points")
@@ -581,7 +582,7 @@ def _swatch(lax: Axes, e: LegendEntry, x: float, yc: float, w: float, h: float,
     from matplotlib.lines import Line2D
     from matplotlib.patches import Rectangle
 
-    ls = (0, (4.0, 2.0)) if e.dashed else "solid"
+    ls: LineStyleType = (0, (4.0, 2.0)) if e.dashed else "solid"
     if e.kind == "fill":
         lax.add_patch(Rectangle((x, yc - h / 2), w, h, facecolor=e.fill or e.color,
                                 alpha=e.fill_opacity, edgecolor="none"))
