@@ -20,10 +20,7 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import sqlite3
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ import pandas as pd
 import pyogrio
 
 from baoshan_gis._errors import InvalidInput, LayerNotFound
+from baoshan_gis._files import atomic_path as atomic_path  # re-exported: gpkg.atomic_path
 
 META_TABLE = "baoshan_layer_meta"
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -209,36 +207,6 @@ def layer_info(gpkg: str | os.PathLike[str], name: str) -> LayerInfo:
     raise AssertionError("unreachable")
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str], *, copy_existing: bool = True) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it over ``target`` only on success.
-
-    With ``copy_existing`` the temporary file starts as a copy of ``target`` (for updates);
-    otherwise it does not exist yet (for builds from scratch). On any exception the temporary file
-    is removed and ``target`` is untouched.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.tmp-", suffix=target.suffix or ".tmp", dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        if copy_existing and target.exists():
-            shutil.copyfile(target, tmp)
-        else:
-            tmp.unlink()
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        for sidecar in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                sidecar.unlink()
-
-
 def _ensure_meta_table(con: sqlite3.Connection) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {META_TABLE} ("
@@ -361,3 +329,13 @@ def raster_layers(gpkg: str | os.PathLike[str]) -> dict[str, Path]:
         if row.get("kind") == "raster" and row["parameters"].get("path"):
             out[name] = (base / row["parameters"]["path"]).resolve()
     return out
+
+
+def delete_style(path: str | os.PathLike[str], layer: str) -> None:
+    """Remove the stored QGIS style of ``layer``, if any (use inside :func:`atomic_path`)."""
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        exists = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='layer_styles'"
+        ).fetchone()
+        if exists:
+            con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))

@@ -35,7 +35,6 @@ rather than guessed, and the report lists them so the planner can fill them in.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import io
 import os
 import sqlite3
@@ -234,7 +233,7 @@ def import_layer(
     }
     with _gpkg.atomic_path(gpkg_path) as tmp:
         _gpkg.write_frame(tmp, frame, name, description=f"imported from {path.name}")
-        _drop_style(tmp, name)
+        _gpkg.delete_style(tmp, name)
         _gpkg.write_meta(
             tmp, name, title_zh=f"导入数据（{path.name}）", title_en=f"Imported from {path.name}",
             kind="import",
@@ -785,13 +784,3 @@ def _add_truth_fields(frame: gpd.GeoDataFrame, filename: str, warnings: list[str
     ordered = [*TRUTH_FIELDS, *[c for c in out.columns if c not in TRUTH_FIELDS and c != geom],
                geom]
     return out[ordered]
-
-
-def _drop_style(path: Path, layer: str) -> None:
-    """Remove a stale QGIS default style left by a replaced layer of the same name."""
-    with contextlib.closing(sqlite3.connect(path)) as con, con:
-        exists = con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='layer_styles'"
-        ).fetchone()
-        if exists:
-            con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))

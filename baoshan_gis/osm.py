@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from baoshan_gis._errors import DataImportError, InvalidInput, OfflineError
+from baoshan_gis._files import atomic_path
 from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION, WGS84, layers_dir
 
 if TYPE_CHECKING:
@@ -445,13 +446,8 @@ def fetch_graphs(
 
 
 def _replace_into(target: Path, write: Any) -> None:
-    tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
-    try:
+    with atomic_path(target, copy_existing=False) as tmp:
         write(tmp)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def default_reference() -> pd.DataFrame | None:

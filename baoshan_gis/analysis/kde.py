@@ -14,9 +14,7 @@ contribute, and cells whose centre lies outside the area are set to ``nodata``.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 
 from baoshan_gis._errors import AnalysisError
+from baoshan_gis._files import atomic_path
 from baoshan_gis.analysis._validate import (
     MAX_CELLS,
     check_cell_count,
@@ -246,23 +245,15 @@ def write_cog(surface: DensitySurface, path: str | os.PathLike[str]) -> Path:
     import rasterio
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.tif", dir=path.parent)
-    os.close(fd)
     h, w = surface.values.shape
-    try:
-        with rasterio.open(
-            tmp_name, "w", driver="COG", width=w, height=h, count=1, dtype="float32",
-            crs=surface.crs, transform=surface.transform, nodata=surface.nodata,
-            compress="DEFLATE", predictor=3, blocksize=256, overview_resampling="average",
-        ) as dst:
-            dst.write(surface.values.astype(np.float32), 1)
-            dst.update_tags(units=surface.units, bandwidth_m=f"{surface.bandwidth:g}",
-                            cell_size_m=f"{surface.cell_size:g}", kernel="gaussian",
-                            n_points=f"{surface.n_points:g}")
-            dst.set_band_description(1, "carrier density (carriers per km²)")
-        os.replace(tmp_name, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+    with atomic_path(path, copy_existing=False) as tmp, rasterio.open(
+        tmp, "w", driver="COG", width=w, height=h, count=1, dtype="float32",
+        crs=surface.crs, transform=surface.transform, nodata=surface.nodata,
+        compress="DEFLATE", predictor=3, blocksize=256, overview_resampling="average",
+    ) as dst:
+        dst.write(surface.values.astype(np.float32), 1)
+        dst.update_tags(units=surface.units, bandwidth_m=f"{surface.bandwidth:g}",
+                        cell_size_m=f"{surface.cell_size:g}", kernel="gaussian",
+                        n_points=f"{surface.n_points:g}")
+        dst.set_band_description(1, "carrier density (carriers per km²)")
     return path
