@@ -142,13 +142,27 @@ def _curated(ldef: LayerDef, ctx: RecipeContext) -> gpd.GeoDataFrame:
             )
         placed = place(spec, ctx)
         declared = feat.get("accuracy_m")
-        accuracy = max(float(declared or 0.0), placed.min_accuracy_m)
+        if placed.accuracy_m is not None:
+            accuracy = max(placed.accuracy_m, placed.min_accuracy_m)
+        else:
+            accuracy = max(float(declared or 0.0), placed.min_accuracy_m)
         source = feat.get("source") or (
             f"plan text {feat.get('plan_ref') or ldef.plan_ref}; {placed.source}"
             if ldef.geometry_type == "Point"
-            else ldef.source
+            else (placed.source if placed.quality else ldef.source)
         )
-        rows.append(_truth(ldef, feat, accuracy_m=accuracy, source=source))
+        extra: dict[str, Any] = {}
+        if placed.quality:
+            extra["geometry_quality"] = placed.quality
+        if placed.note:
+            declared_note = feat.get("note") or ""
+            if placed.keep_declared_note and declared_note:
+                extra["note"] = f"{placed.note}. {declared_note}"
+            elif placed.quality or not declared_note:
+                extra["note"] = placed.note
+            else:
+                extra["note"] = f"{declared_note} ({placed.note})"
+        rows.append(_truth(ldef, feat, accuracy_m=accuracy, source=source, **extra))
         geom = placed.geometry
         if geom is not None:
             geom = to_wgs84(geom)
@@ -157,6 +171,30 @@ def _curated(ldef: LayerDef, ctx: RecipeContext) -> gpd.GeoDataFrame:
                 geom = shapely.MultiPolygon([geom])
         geoms.append(geom)
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=settings.WGS84)
+
+
+def _osm_table(ldef: LayerDef, roads: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    from baoshan_gis.osm_layers import read_embedded
+
+    frame, _manifest = read_embedded(ldef.path.parent, ldef.name)  # type: ignore[union-attr]
+    if ldef.name == "roads" and roads is not None and not roads.empty:
+        kept = frame[~frame.name_zh.isin(set(roads.name_zh))]
+        frame = gpd.GeoDataFrame(pd.concat([kept, roads[frame.columns.intersection(
+            roads.columns)]], ignore_index=True), geometry="geometry", crs=settings.WGS84)
+    return frame
+
+
+def _osm_parameters(ldef: LayerDef, frame: pd.DataFrame) -> dict[str, Any]:
+    """The embedded manifest's snapshot and origin, and the box the layer's data covers."""
+    from baoshan_gis.osm_layers import read_manifest
+
+    manifest = read_manifest(ldef.path.parent)  # type: ignore[union-attr]
+    bbox = list(manifest["bbox"])
+    if isinstance(frame, gpd.GeoDataFrame) and not frame.empty and ldef.name == "roads":
+        b = frame.total_bounds  # a roads file may reach beyond the extract
+        bbox = [min(bbox[0], b[0]), min(bbox[1], b[1]), max(bbox[2], b[2]), max(bbox[3], b[3])]
+    return {"bbox": [round(float(v), 7) for v in bbox], "snapshot": manifest["snapshot"],
+            "origin": manifest["origin"]}
 
 
 def _district(ldef: LayerDef) -> gpd.GeoDataFrame:
@@ -211,11 +249,36 @@ def validate_layer(ldef: LayerDef, frame: pd.DataFrame) -> list[str]:
     return problems
 
 
+def recipe_roads(catalogue: dict[str, LayerDef] | None = None) -> list[str]:
+    """Every road name a zone recipe of the catalogue looks for, in catalogue order."""
+    names: list[str] = []
+
+    def walk(spec: Any) -> None:
+        if isinstance(spec, dict):
+            for key in ("road", "roads", "continue_with"):
+                value = spec.get(key)
+                for v in [value] if isinstance(value, str) else (value or []):
+                    for n in [v] if isinstance(v, str) else v:
+                        if n not in names:
+                            names.append(n)
+            walk(spec.get("fallback"))
+
+    for ldef in (catalogue or load_catalogue()).values():
+        for feat in ldef.features:
+            walk(feat.get("geometry"))
+    return names
+
+
 def build_layers(
-    catalogue: dict[str, LayerDef] | None = None, progress: Callable[[str], None] | None = None
+    catalogue: dict[str, LayerDef] | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Build every layer of the catalogue in memory (WGS84), in order; validate all of them.
 
+    ``roads`` (from :func:`baoshan_gis.inputs.roads.read_roads`) are added to the embedded roads
+    layer, replacing embedded roads of the same name, before any zone recipe runs.
     Raises :class:`BuildError` listing every problem found.
     """
     catalogue = catalogue or load_catalogue()
@@ -250,6 +313,8 @@ def build_layers(
                 )
             elif recipe == "lines_from_stations":
                 frame = _lines_from_stations(ldef, built[ldef.build["source_layer"]])
+            elif recipe == "osm_table":
+                frame = _osm_table(ldef, roads)
             elif recipe == "table":
                 frame = pd.DataFrame([{k: v for k, v in f.items()} for f in ldef.features])
             elif recipe == "features":
@@ -276,7 +341,10 @@ def build_layers(
 
 
 def build_geopackage(
-    out: str | os.PathLike[str], *, progress: Callable[[str], None] | None = None
+    out: str | os.PathLike[str],
+    *,
+    progress: Callable[[str], None] | None = None,
+    roads: str | os.PathLike[str] | None = None,
 ) -> BuildSummary:
     """Build every catalogue layer into one GeoPackage at ``out`` (atomically replaced).
 
@@ -294,7 +362,12 @@ def build_geopackage(
     if out.suffix.lower() != ".gpkg":
         raise BuildError(f"output {str(out)!r} must end in .gpkg")
     catalogue = load_catalogue()
-    built = build_layers(catalogue, progress=progress)
+    user_roads = None
+    if roads is not None:
+        from baoshan_gis.inputs.roads import read_roads
+
+        user_roads = read_roads(roads, wanted=recipe_roads(catalogue))
+    built = build_layers(catalogue, progress=progress, roads=user_roads)
     summary = []
     try:
         with _gpkg.atomic_path(out, copy_existing=False) as tmp:
@@ -307,16 +380,18 @@ def build_geopackage(
                     description=f"{ldef.title}. {ldef.description}",
                     identifier=ldef.title,
                 )
+                osm = ldef.build.get("recipe") == "osm_table"
                 _gpkg.write_meta(
                     tmp,
                     name,
                     title_zh=ldef.title_zh,
                     title_en=ldef.title_en,
-                    kind="plan",
+                    kind="osm" if osm else "plan",
                     plan_ref=ldef.plan_ref,
                     source=ldef.source,
                     licence=ldef.licence,
                     attribution=ldef.attribution,
+                    parameters=_osm_parameters(ldef, frame) if osm else None,
                 )
                 if ldef.is_spatial:
                     _gpkg.write_style(tmp, name, qml_for(layer_style(name)), description=ldef.title)

@@ -16,7 +16,15 @@ recipe is one ``op`` in a feature's ``geometry`` table (see ``layers/README.md``
                     end bearings: ``{op, stations, extend_m, clip}``
 ``copy``            the geometry of a feature drawn earlier: ``{op, layer, name}``
 ``union``           union of features drawn earlier: ``{op, parts=[[layer, name]...]}``
+``osm_area``        the representative point of a named polygon of ``osm_areas`` (a campus):
+                    ``{op, name}``; accuracy at least the distance to the polygon's farthest point
+``side_of_road``    the part of ``clip`` west/east of named roads (see :mod:`baoshan_gis._road_ops`)
+``road_corridor``   a corridor along named roads
+``between_roads``   the area between two roads
 ``none``            no geometry (a feature the plan names but that cannot be located)
+
+The road recipes use the ``roads`` layer (embedded OSM roads, plus a roads file given to the
+build) and fall back to a station recipe, labelled schematic, when the road is not there.
 
 All lengths are metres, computed in :data:`baoshan_gis.settings.METRIC_CRS`.
 """
@@ -33,7 +41,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from baoshan_gis import settings
+from baoshan_gis import _road_ops, settings
 from baoshan_gis._errors import CatalogueError
 
 _TO_METRIC = Transformer.from_crs(settings.WGS84, settings.METRIC_CRS, always_xy=True)
@@ -81,6 +89,25 @@ class RecipeContext:
             )
         return hit.geometry.iloc[0]
 
+    def road_parts(self, names: list[str]) -> tuple[list[shapely.Geometry], list[str]]:
+        """Metric geometries of the roads named ``names`` (any that exist) and the names found."""
+        roads = self.layers.get("roads")
+        if roads is None or roads.empty:
+            return [], []
+        hit = roads[roads.name_zh.isin(names)]
+        found = [n for n in names if n in set(hit.name_zh)]
+        return list(hit.geometry.dropna()), found
+
+    def road_source(self, names: list[str]) -> str:
+        """Where the named roads' geometry came from (the roads layer's ``source`` values)."""
+        roads = self.layers.get("roads")
+        if roads is None:
+            return ""
+        hit = roads[roads.name_zh.isin(names)]
+        origins = sorted({str(s).split(" (", 1)[-1].rstrip(")") if " (" in str(s) else str(s)
+                          for s in hit.source})
+        return "; ".join(origins[:3])
+
     def clip_shape(self, clip: str | None) -> shapely.Geometry | None:
         if not clip:
             return None
@@ -96,6 +123,14 @@ class Placed:
     geometry: shapely.Geometry | None
     source: str
     min_accuracy_m: float = 0.0
+    #: geometry quality that replaces the declared one (road-drawn zones, OSM areas)
+    quality: str | None = None
+    #: accuracy that replaces the declared one (``None``: declared, at least ``min_accuracy_m``)
+    accuracy_m: float | None = None
+    #: how the geometry was drawn, replacing the feature's declared ``note``
+    note: str | None = None
+    #: keep the declared note after ``note`` (it gives the plan's reason, not the rule)
+    keep_declared_note: bool = False
 
 
 def _clip(geom: shapely.Geometry, ctx: RecipeContext, spec: dict[str, Any]) -> shapely.Geometry:
@@ -180,9 +215,45 @@ def place(spec: dict[str, Any], ctx: RecipeContext) -> Placed:
             shapely.union_all(parts),
             "union of " + ", ".join(f"{layer} '{name}'" for layer, name in spec["parts"]),
         )
+    if op == "osm_area":
+        return _osm_area(spec, ctx)
+    if op in _road_ops.OPS:
+        return _road_ops.OPS[op](spec, ctx)
     if op == "none":
         return Placed(None, "not located")
     raise CatalogueError(
         f"unknown geometry op {op!r}; valid ops: station, zone_point, stations_buffer, "
-        "line_buffer, west_of, copy, union, none"
+        "line_buffer, west_of, copy, union, osm_area, side_of_road, road_corridor, "
+        "between_roads, none"
+    )
+
+
+def _osm_area(spec: dict[str, Any], ctx: RecipeContext) -> Placed:
+    areas = ctx.layers.get("osm_areas")
+    name = str(spec.get("name"))
+    hit = None if areas is None else areas[areas.name_zh == name]
+    if hit is None or hit.empty:
+        fb = spec.get("fallback")
+        if not isinstance(fb, dict):
+            raise CatalogueError(f"osm_area: no area {name!r} in osm_areas and no 'fallback'")
+        placed = place(fb, ctx)
+        return Placed(placed.geometry, placed.source, placed.min_accuracy_m,
+                      note=f"{name} is not in the OSM areas; placed by the fallback rule")
+    row = hit.iloc[0]
+    area = row.geometry
+    # the point nearest to every part of the area: the centre of its smallest enclosing circle,
+    # when that lies on the area (else a point that does)
+    pt = shapely.centroid(shapely.minimum_bounding_circle(area))
+    where = "at the centre of its smallest enclosing circle"
+    if not area.contains(pt):
+        pt, where = shapely.point_on_surface(area), "at a point inside it"
+    far = float(math.ceil(shapely.hausdorff_distance(pt, area.boundary) / 50.0) * 50.0)
+    src = str(row.source).split(" (", 1)[0].replace("OpenStreetMap ", "OSM ")
+    return Placed(
+        pt,
+        f"on the {name} polygon ({src}, {settings.OSM_ATTRIBUTION})",
+        far,
+        quality="approximate",
+        note=f"On the {name} polygon ({src}), {where}; ±{far:.0f} m reaches its farthest point",
+        keep_declared_note=True,
     )

@@ -21,6 +21,8 @@ SPATIAL_MODEL = {
     "district", "innovation_belt", "belt_zones", "wusong_structure", "zhangjiang_park",
     "future_clusters", "design_services_belt", "carriers", "metro_stations", "metro_lines",
     "indicators",
+    # OpenStreetMap base data from the embedded extract of the 环上大 / 大场 / 南大 area
+    "roads", "osm_areas", "street_nodes", "street_edges", "drive_nodes", "drive_edges",
 }
 
 
@@ -158,7 +160,10 @@ def test_failed_build_leaves_the_target_untouched(tmp_path: Path, monkeypatch) -
     shutil.copytree(settings.layers_dir(), layers)
     text = (layers / "carriers.toml").read_text(encoding="utf-8")
     (layers / "carriers.toml").write_text(
-        text.replace('name = "上海大学" }', 'name = "不存在站" }', 1), encoding="utf-8"
+        text.replace('name = "上海大学" } }', 'name = "不存在站" } }', 1).replace(
+            'op = "osm_area", name = "上海大学（宝山校区）"', 'op = "osm_area", name = "无此区"', 1
+        ),
+        encoding="utf-8",
     )
     monkeypatch.setenv("BAOSHAN_LAYERS_DIR", str(layers))
     with pytest.raises(BuildError, match="no station '不存在站' on line 7"):

@@ -374,8 +374,9 @@ def test_callouts_use_leader_lines_and_avoid_each_other() -> None:
         kept = place_labels(ax, reqs, renderer=renderer, obstacles=symbols)
     callouts = [t for t in kept if "\n" in t.get_text()]
     assert len(callouts) == 5
-    boxes = [callout_box(t, renderer) if "\n" in t.get_text() else t.get_window_extent(renderer)
-             for t in kept]
+    # point labels with no free spot beside their point are framed and led, like callouts
+    boxes = [callout_box(t, renderer) if t.get_bbox_patch() is not None
+             else t.get_window_extent(renderer) for t in kept]
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b)
     leaders = [ln for ln in ax.lines if ln.get_gid() == "map-leader"]
@@ -400,3 +401,29 @@ def test_real_carriers_overview_names_every_carrier(built_gpkg: Path) -> None:
     names = gpd.read_file(built_gpkg, layer="carriers")["name_zh"].tolist()
     missing = [n for n in names if n not in text]
     assert not missing
+
+
+def test_a_crowded_point_label_moves_off_with_a_leader() -> None:
+    """A point whose neighbours leave no spot beside it is still named, farther off and led."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
+
+    from baoshan_gis.render._fonts import rc_params
+    from baoshan_gis.render._labels import LabelRequest, place_labels
+
+    fig = Figure(figsize=(6, 6), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    # neighbouring symbols on every side of the point leave no room for a label beside it
+    x, y = ax.transData.transform((50, 50))
+    ring = [Bbox.from_extents(x + dx - 5, y + dy - 5, x + dx + 5, y + dy + 5)
+            for dx in (-30, -15, 15, 30) for dy in (-24, -12, 0, 12, 24)]
+    with matplotlib.rc_context(rc_params()):
+        kept = place_labels(ax, [LabelRequest("宝山高新区南区", 50, 50, size=7)],
+                            renderer=renderer, obstacles=ring)
+    assert [t.get_text() for t in kept] == ["宝山高新区南区"]
+    assert [ln for ln in ax.lines if ln.get_gid() == "map-leader"]

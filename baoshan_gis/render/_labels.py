@@ -149,6 +149,20 @@ def place_labels(
                 seen.add(req.text)
                 break
             text.remove()
+        else:
+            if req.area:
+                continue
+            # no free spot beside the point: a framed label farther off, with a leader line
+            got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
+                                 renderer=renderer, free=free,
+                                 placed=placed, avoid=avoid, margin_px=margin_px)
+            if got is not None:
+                text, box, seg = got
+                placed.append(box)
+                if seg is not None:
+                    leaders.append(seg)
+                kept.append(text)
+                seen.add(req.text)
     return kept
 
 

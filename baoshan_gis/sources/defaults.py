@@ -9,7 +9,11 @@ attribution:
     one row per station and line within :data:`NEAR_DISTRICT_M` of the district:
     ``osm_id, line_no, line, seq, name_zh, name_en, lon, lat`` (OSM coordinates, WGS84);
 ``layers/data/district.geojson``
-    the outline, coordinates rounded to 1e-6 degrees (about 0.1 m).
+    the outline, coordinates rounded to 1e-6 degrees (about 0.1 m);
+``layers/data/osm/``
+    the OpenStreetMap extract of the 环上大 / 大场 / 南大 area (``osm-shu/``) reduced to its named
+    roads, named areas and walk/drive graphs (GeoJSON, 1e-7 degrees) with a manifest giving the
+    snapshot date and the box covered (:func:`baoshan_gis.osm_layers.write_embedded`).
 
 Run ``baoshan-gis refresh-defaults --shared-data DIR`` (or :func:`refresh_defaults`) to regenerate
 them; ``baoshan-gis fetch-osm`` refreshes the stations from OSM directly where there is internet.
@@ -155,4 +159,12 @@ def refresh_defaults(shared_data: Path | None = None, layers_dir: Path | None = 
     )
     stations_out = out_dir / "metro_stations.csv"
     stations.to_csv(stations_out, index=False, lineterminator="\n")
-    return [district_out, stations_out]
+    written = [district_out, stations_out]
+    extract = shared / "osm-shu" / "shu_dachang.osm.pbf"
+    if extract.is_file():
+        from baoshan_gis.inputs.osm_extract import read_osm_extract
+        from baoshan_gis.osm_layers import EMBEDDED_DIR, write_embedded
+
+        written += write_embedded(read_osm_extract(extract, district=geom),
+                                  out_dir.parent / EMBEDDED_DIR)
+    return written
