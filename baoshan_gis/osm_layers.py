@@ -31,6 +31,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from baoshan_gis import gpkg as _gpkg
 from baoshan_gis import settings
@@ -177,7 +178,8 @@ def import_osm(path: str | os.PathLike[str], gpkg: str | os.PathLike[str], *,
     target = Path(gpkg)
     if target.suffix.lower() != ".gpkg":
         raise DataImportError(f"--gpkg {str(target)!r} must end in .gpkg")
-    district = district_polygon(target if target.is_file() else None)
+    has_district = target.is_file() and "district" in _gpkg.layer_names(target)
+    district = district_polygon(target if has_district else None)
     extract = read_osm_extract(path, district=district, network_types=network_types)
     frames = layer_frames(extract_frames(extract), snapshot=extract.snapshot,
                           origin=f"OpenStreetMap extract {extract.path.name}")
@@ -252,3 +254,81 @@ def read_embedded(layers_dir: Path, name: str) -> tuple[gpd.GeoDataFrame, dict[s
         raw["osmid"] = raw["osmid"].astype(str)
     frames = layer_frames({name: raw}, snapshot=manifest["snapshot"], origin=manifest["origin"])
     return frames[name], manifest
+
+
+# ----------------------------------------------------------------------------------------------
+# the same layers from a download (fetch-osm --into)
+
+
+def _download_frames(area: Any) -> dict[str, gpd.GeoDataFrame]:
+    """Roads, named areas and graphs of ``area`` from the Overpass API through osmnx."""
+    import osmnx as ox
+
+    from baoshan_gis.inputs.osm_extract import graph_frames
+    from baoshan_gis.osm import _online
+
+    raw: dict[str, gpd.GeoDataFrame] = {}
+    with _online("the roads"):
+        feats = ox.features_from_polygon(area, tags={"highway": True})
+    feats = feats.reset_index()
+    lines = feats[feats.geom_type.isin(["LineString", "MultiLineString"])
+                  & feats.get("name", pd.Series(index=feats.index, dtype=object)).notna()]
+    name_en = lines["name:en"] if "name:en" in lines else pd.Series("", index=lines.index)
+    ref = lines["ref"] if "ref" in lines else pd.Series("", index=lines.index)
+    roads = gpd.GeoDataFrame({
+        "osm_id": lines["id"].astype("int64"),
+        "name_zh": lines["name:zh"].fillna(lines["name"]) if "name:zh" in lines
+        else lines["name"],
+        "name_en": name_en.fillna(""), "highway": lines["highway"].astype(str),
+        "ref": ref.fillna("").astype(str)}, geometry=lines.geometry.values, crs=settings.WGS84)
+    roads["length_m"] = roads.geometry.to_crs(settings.METRIC_CRS).length
+    raw["roads"] = roads.reset_index(drop=True)
+    with _online("the named areas"):
+        polys = ox.features_from_polygon(
+            area, tags={"amenity": "university", "landuse": True, "leisure": "park"}).reset_index()
+    polys = polys[polys.geom_type.isin(["Polygon", "MultiPolygon"])
+                  & polys.get("name", pd.Series(index=polys.index, dtype=object)).notna()]
+
+    def kind(row: pd.Series) -> str:
+        if row.get("amenity") == "university":
+            return "university"
+        if isinstance(row.get("landuse"), str):
+            return f"landuse={row['landuse']}"
+        return "leisure=park"
+
+    raw["osm_areas"] = gpd.GeoDataFrame({
+        "osm_id": polys["id"].astype("int64"), "osm_type": polys["element"].astype(str),
+        "name_zh": polys["name"].astype(str),
+        "name_en": (polys["name:en"] if "name:en" in polys else
+                    pd.Series("", index=polys.index)).fillna(""),
+        "category": polys.apply(kind, axis=1) if len(polys) else pd.Series(dtype=str)},
+        geometry=polys.geometry.values, crs=settings.WGS84).reset_index(drop=True)
+    for net, (nodes_name, edges_name) in GRAPH_LAYERS.items():
+        with _online(f"the {net} network"):
+            graph = ox.graph_from_polygon(area, network_type=net)
+        raw[nodes_name], raw[edges_name] = graph_frames(graph, net)
+    return raw
+
+
+def fetch_osm_layers(into: str | os.PathLike[str], *, gpkg: str | os.PathLike[str] | None = None,
+                     buffer_m: float = 1500.0) -> OSMImportReport:
+    """Download the OSM base layers for the district (grown by ``buffer_m``) into ``into``
+    (atomically). Needs internet; fails fast with :class:`~baoshan_gis._errors.OfflineError`."""
+    from datetime import date
+
+    from baoshan_gis.osm import _grow, check_overpass_reachable, district_polygon
+
+    target = Path(into)
+    if target.suffix.lower() != ".gpkg":
+        raise DataImportError(f"--into {str(target)!r} must end in .gpkg")
+    check_overpass_reachable()
+    area = _grow(district_polygon(gpkg), buffer_m)
+    snapshot = date.today().isoformat()
+    origin = "OpenStreetMap download (Overpass API via osmnx)"
+    frames = layer_frames(_download_frames(area), snapshot=snapshot, origin=origin)
+    bbox = tuple(float(v) for v in shapely.bounds(area))
+    with _gpkg.atomic_path(target) as tmp:
+        counts = write_osm_layers(tmp, frames, snapshot=snapshot, bbox=bbox,  # type: ignore[arg-type]
+                                  origin=origin)
+    return OSMImportReport(gpkg=target, source=origin, snapshot=snapshot,
+                           bbox=bbox, counts=counts)  # type: ignore[arg-type]

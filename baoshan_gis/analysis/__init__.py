@@ -13,7 +13,9 @@ Where is what:
 - ``coverage.py``: :func:`reach_areas`, :func:`coverage`, :func:`euclidean_coverage`,
   :func:`station_coverage`, :func:`zonal_sum` (population);
 - ``network.py``: :func:`load_graph`, :func:`reachable_nodes`, :func:`network_reach`,
-  :func:`network_coverage` (one multi-source Dijkstra for all facilities);
+  :func:`network_coverage` (one multi-source Dijkstra for all facilities),
+  :func:`graph_from_gpkg` (the street graph stored in the GeoPackage);
+- ``walking.py``: :func:`walking_coverage` (walked shares of the zones inside the street data);
 - ``gaps.py``: :func:`coverage_gaps`;
 - ``sites.py``: :func:`suggest_sites`, :func:`solve_mclp` (maximal covering location problem);
 - ``report.py``: :func:`write_report`.
@@ -44,6 +46,7 @@ from baoshan_gis.analysis.kde import DensitySurface, kernel_density, write_cog
 from baoshan_gis.analysis.network import (
     WALK_SPEED_KMH,
     StreetGraph,
+    graph_from_gpkg,
     load_graph,
     network_coverage,
     network_reach,
@@ -51,6 +54,7 @@ from baoshan_gis.analysis.network import (
 )
 from baoshan_gis.analysis.report import ReportResult, write_report
 from baoshan_gis.analysis.sites import solve_mclp, suggest_sites
+from baoshan_gis.analysis.walking import WalkingCoverage, walking_coverage
 
 __all__ = [
     "MAX_CELLS",
@@ -60,10 +64,12 @@ __all__ = [
     "EmptyLayerWarning",
     "ReportResult",
     "StreetGraph",
+    "WalkingCoverage",
     "carrier_density",
     "coverage",
     "coverage_gaps",
     "euclidean_coverage",
+    "graph_from_gpkg",
     "grid_density",
     "h3_density",
     "h3_grid",
@@ -79,6 +85,7 @@ __all__ = [
     "square_grid",
     "station_coverage",
     "suggest_sites",
+    "walking_coverage",
     "write_cog",
     "write_report",
     "zonal_sum",

@@ -202,16 +202,18 @@ def _from_networkx(graph: Any, *, crs: Any = None, directed: bool | None = None)
                                    geometry=geometry)
 
 
-def _from_gpkg(path: Path, *, crs: Any = None, directed: bool = False) -> StreetGraph:
+def _from_gpkg(path: Path, *, crs: Any = None, directed: bool = False,
+               nodes_layer: str = "nodes", edges_layer: str = "edges") -> StreetGraph:
     import pyogrio
 
     layers = [name for name, _ in pyogrio.list_layers(path)]
-    if "edges" not in layers:
+    if edges_layer not in layers:
         raise AnalysisError(
-            f"GeoPackage {path.name!r} has no 'edges' layer (layers: {', '.join(layers)}); save "
-            "the street graph with osmnx.save_graph_geopackage or give a GraphML file"
+            f"GeoPackage {path.name!r} has no {edges_layer!r} layer (layers: {', '.join(layers)}); "
+            "save the street graph with osmnx.save_graph_geopackage, import an OSM extract "
+            "('baoshan-gis osm import'), or give a GraphML file"
         )
-    edges = pyogrio.read_dataframe(path, layer="edges")
+    edges = pyogrio.read_dataframe(path, layer=edges_layer)
     if "length" not in edges.columns or edges["length"].isna().any():
         raise AnalysisError(
             f"the 'edges' layer of {path.name!r} has no complete 'length' column (metres): "
@@ -221,8 +223,8 @@ def _from_gpkg(path: Path, *, crs: Any = None, directed: bool = False) -> Street
     geoms = em.geometry.to_numpy()
     start = shapely.get_point(geoms, 0)
     end = shapely.get_point(geoms, -1)
-    if "nodes" in layers and {"u", "v"} <= set(edges.columns):
-        nodes = pyogrio.read_dataframe(path, layer="nodes")
+    if nodes_layer in layers and {"u", "v"} <= set(edges.columns):
+        nodes = pyogrio.read_dataframe(path, layer=nodes_layer)
         nm = to_metric(nodes, "nodes", em.crs)
         id_col = "osmid" if "osmid" in nm.columns else nm.columns[0]
         ids = nm[id_col].to_numpy()
@@ -244,6 +246,59 @@ def _from_gpkg(path: Path, *, crs: Any = None, directed: bool = False) -> Street
     return StreetGraph.from_arrays(x=uniq[:, 0], y=uniq[:, 1], u=inv[:n], v=inv[n:],
                                    length=edges["length"].to_numpy(), crs=em.crs,
                                    directed=directed, geometry=geoms)
+
+
+#: Street graphs stored in a GeoPackage, by name: ``(nodes layer, edges layer, directed)``.
+GPKG_GRAPHS: dict[str, tuple[str, str, bool]] = {
+    "street": ("street_nodes", "street_edges", False),
+    "walk": ("street_nodes", "street_edges", False),
+    "drive": ("drive_nodes", "drive_edges", True),
+}
+
+
+def graph_from_gpkg(gpkg: str | os.PathLike[str], name: str = "street", *, crs: Any = None,
+                    directed: bool | None = None) -> StreetGraph:
+    """The street graph stored in a GeoPackage's layers, by name.
+
+    ``name`` is ``street`` (or ``walk``: the ``street_nodes`` / ``street_edges`` layers),
+    ``drive`` (``drive_nodes`` / ``drive_edges``, directed), or the prefix of any
+    ``<name>_nodes`` / ``<name>_edges`` pair, or an edges layer's own name.
+    """
+    path = Path(gpkg)
+    if not path.is_file():
+        raise AnalysisError(f"GeoPackage {str(path)!r} does not exist")
+    if name in GPKG_GRAPHS:
+        nodes_layer, edges_layer, default_directed = GPKG_GRAPHS[name]
+    elif name.endswith("_edges"):
+        nodes_layer, edges_layer, default_directed = name[:-6] + "_nodes", name, False
+    else:
+        nodes_layer, edges_layer, default_directed = f"{name}_nodes", f"{name}_edges", False
+    return _from_gpkg(path, crs=crs, nodes_layer=nodes_layer, edges_layer=edges_layer,
+                      directed=default_directed if directed is None else bool(directed))
+
+
+def resolve_graph(value: str | os.PathLike[str], gpkg: str | os.PathLike[str] | None, *,
+                  directed: bool | None = None) -> StreetGraph:
+    """A street graph named on the command line: a GraphML / GeoPackage file, or the name of a
+    graph stored in ``gpkg`` (``street``, ``drive``, or an edges layer)."""
+    path = Path(value)
+    if path.is_file():
+        return load_graph(path, directed=directed)
+    name = str(value)
+    if gpkg is not None and Path(gpkg).is_file():
+        import pyogrio
+
+        layers = {n for n, _ in pyogrio.list_layers(gpkg)}
+        edges = GPKG_GRAPHS.get(name, (None, name if name.endswith("_edges") else
+                                       f"{name}_edges", False))[1]
+        if edges in layers:
+            return graph_from_gpkg(gpkg, name, directed=directed)
+        stored = sorted(k for k, (_n, e, _d) in GPKG_GRAPHS.items() if e in layers)
+        raise AnalysisError(
+            f"--graph {name!r} is neither a file nor a street graph in {Path(gpkg).name!r} "
+            f"(graphs there: {', '.join(stored) or 'none; import one with baoshan-gis osm import'})"
+        )
+    raise AnalysisError(f"street graph file {name!r} does not exist")
 
 
 def load_graph(source: Any, *, crs: Any = None, directed: bool | None = None) -> StreetGraph:

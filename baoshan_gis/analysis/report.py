@@ -81,7 +81,7 @@ class ReportResult:
 
 def report_step_count(radii: Sequence[float] = DEFAULT_RADII, *, graph: bool = False) -> int:
     """Number of ``progress`` calls :func:`write_report` makes (for progress bars)."""
-    return 9 + len(radii) + (1 if graph else 0)
+    return 10 + len(radii) + (1 if graph else 0)
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -288,6 +288,15 @@ def write_report(
             [*zone_layers, "carriers"], f"科创载体步行 {walk_minutes:g} 分钟覆盖",
             f"Within {walk_minutes:g} minutes' walk of a carrier")
     cov_tab.loc[~located.to_numpy(), "area_km2"] = np.nan
+    walk = None
+    step("walking coverage (street data)")
+    if {"street_nodes", "street_edges"} <= names:
+        from baoshan_gis.analysis.walking import walking_report
+
+        walk = walking_report(gpkg, zones[located], carriers, stations, radii=radii,
+                              station_radius=station_radius, speed_kmh=walk_speed_kmh,
+                              md_table=md_table)
+        layers_out.update(walk.layers)
 
     step("gaps")
     gap_zones = zones[(zones["layer"] == gap_zone_layer) & located]
@@ -332,6 +341,8 @@ def write_report(
     step("write files")
     tables = {"density": dens_tab, "coverage": cov_tab, "gaps": gaps_tab, "sites": sites_tab,
               "carriers_accuracy": acc}
+    if walk is not None:
+        tables["walking"] = walk.table
     for stem, tab in tables.items():
         _write_table(tab, out, stem, files)
     md = _markdown(gpkg=gpkg, dens_tab=dens_tab, cov_tab=cov_tab, gaps_tab=gaps_tab,
@@ -340,7 +351,8 @@ def write_report(
                    kde_cell=kde_cell, gap_zone_layer=gap_zone_layer, gap_radius=gap_radius,
                    gap_min_area=gap_min_area, site_radius=site_radius, surface=surface,
                    has_stations=stations is not None, population=population,
-                   unlocated=zones.loc[~located.to_numpy(), "name_zh"].tolist())
+                   unlocated=zones.loc[~located.to_numpy(), "name_zh"].tolist(),
+                   walking=walk.markdown if walk is not None else [])
     report = out / "report.md"
     report.write_text(md, encoding="utf-8")
     files.insert(0, report)
@@ -393,7 +405,8 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               acc: pd.DataFrame, carriers: gpd.GeoDataFrame, radii: Sequence[float],
               station_radius: float, kde_bandwidth: float, kde_cell: float,
               gap_zone_layer: str, gap_radius: float, gap_min_area: float, site_radius: float,
-              surface: Any, has_stations: bool, population: Any, unlocated: list[str]) -> str:
+              surface: Any, has_stations: bool, population: Any, unlocated: list[str],
+              walking: list[str]) -> str:
     n = len(carriers)
     acc_all = pd.to_numeric(carriers.get("accuracy_m", pd.Series(dtype=float)), errors="coerce")
     q = carriers.get("geometry_quality", pd.Series(dtype=str))
@@ -458,6 +471,7 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               md_table(cshow, digits={"area_km2": 2}), ""]
     if population is not None:
         lines += ["Covered people (from the population raster given) are in `coverage.csv`.", ""]
+    lines += walking
     lines += [f"## 3. 覆盖空白 Largest gaps in `{gap_zone_layer}`", "",
               f"Parts of the zone farther than {gap_radius:g} m from every carrier and "
               f"{station_radius:g} m from every metro station, at least "

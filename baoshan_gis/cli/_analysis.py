@@ -138,8 +138,9 @@ def density_cmd(gpkg: Path, zones: str, carriers: str, grid: str | None, h3_res:
               help="Metres, or category=metres (repeatable). Default 800 with --carriers "
                    "metro_stations, else required unless --graph.")
 @click.option("--category", "categories", multiple=True, help="Only these carrier categories.")
-@click.option("--graph", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Street graph (GraphML or GeoPackage of edges) for network reach.")
+@click.option("--graph", default=None,
+              help="Street graph for network reach: 'street' or 'drive' (stored in --gpkg by "
+                   "build or 'osm import'), or a GraphML / GeoPackage-of-edges file.")
 @click.option("--minutes", type=float, default=None, help="Network reach in minutes.")
 @click.option("--distance", default=None, help="Network reach in metres.")
 @click.option("--speed", type=float, default=4.8, show_default=True, help="km/h for --minutes.")
@@ -148,11 +149,12 @@ def density_cmd(gpkg: Path, zones: str, carriers: str, grid: str | None, h3_res:
 @_CSV
 @_WRITE
 def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
-                 categories: tuple[str, ...], graph: Path | None, minutes: float | None,
+                 categories: tuple[str, ...], graph: str | None, minutes: float | None,
                  distance: str | None, speed: float, directed: bool, population: Path | None,
                  csv_path: Path | None, write_layer: str | None) -> None:
     """Covered area, share and (with --population) people per zone."""
-    from baoshan_gis.analysis import coverage, euclidean_coverage, load_graph, network_reach
+    from baoshan_gis.analysis import coverage, euclidean_coverage, network_reach
+    from baoshan_gis.analysis.network import resolve_graph
 
     z = _read(gpkg, zones)
     pts = _read(gpkg, carriers)
@@ -161,11 +163,11 @@ def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
     params: dict[str, Any] = {"population": str(population or "")}
     if graph is not None:
         click.echo("loading street graph ...", err=True)
-        g = load_graph(graph, directed=directed)
+        g = resolve_graph(graph, gpkg, directed=directed or None)
         click.echo(f"graph: {g.n_nodes:,} nodes, {g.n_edges:,} edges; searching ...", err=True)
         reach = network_reach(g, pts, distance=distance, minutes=minutes, speed_kmh=speed)
         res = coverage(z, reach, population=population)
-        params.update({"graph": graph.name, "minutes": minutes, "distance": distance,
+        params.update({"graph": Path(graph).name, "minutes": minutes, "distance": distance,
                        "speed_kmh": speed})
     else:
         r: Any = _radius(radius) if radius or carriers != "metro_stations" else 800.0

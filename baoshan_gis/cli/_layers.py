@@ -21,15 +21,28 @@ def _fmt_bounds(b: tuple[float, float, float, float] | None) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Path of the GeoPackage to write (replaced atomically).",
 )
-def build_cmd(out: Path) -> None:
-    """Build the plan's GeoPackage from the layer catalogue, offline."""
+@click.option(
+    "--roads",
+    "roads",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Roads file (GeoJSON, GeoPackage, Shapefile or OSM extract, with a 'name' field) added "
+    "to the embedded roads: zones the plan defines by a road in it are drawn from that road.",
+)
+def build_cmd(out: Path, roads: Path | None) -> None:
+    """Build the plan's GeoPackage from the layer catalogue, offline.
+
+    \b
+    Example:
+      baoshan-gis build --out plan.gpkg --roads yunchuan_road.geojson
+    """
     from baoshan_gis.build import build_geopackage
     from baoshan_gis.catalogue import load_catalogue
     from baoshan_gis.cli._progress import progress_callback
 
     step, close = progress_callback(len(load_catalogue()), "build")
     try:
-        summary = build_geopackage(out, progress=step)
+        summary = build_geopackage(out, progress=step, roads=roads)
     finally:
         close()
     click.echo(summary.text())

@@ -75,7 +75,7 @@ def read_roads(path: str | os.PathLike[str], *, wanted: list[str]) -> gpd.GeoDat
         )
     hit["name_zh"] = names[hit.index]
     hit = hit.explode(index_parts=False).reset_index(drop=True)
-    hit = hit[hit.geometry.length > 0]
+    hit = hit[shapely.length(hit.geometry.to_numpy()) > 0]
     out = gpd.GeoDataFrame({"name_zh": hit["name_zh"]}, geometry=hit.geometry.values,
                            crs=settings.WGS84)
     for col, default in (("name_en", "(no English name in the roads file)"),
