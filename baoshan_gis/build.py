@@ -37,6 +37,8 @@ class BuildSummary:
 
     path: Path
     layers: tuple[tuple[str, str, str, int], ...]
+    #: How each zone the plan defines by a road was drawn (road or station rule).
+    road_zones: tuple[str, ...] = ()
 
     def text(self) -> str:
         """A table for the terminal."""
@@ -44,7 +46,24 @@ class BuildSummary:
         lines = [f"Built {self.path} with {len(self.layers)} layers:"]
         for name, title, gtype, count in self.layers:
             lines.append(f"  {name:<{width}}  {gtype:<13} {count:>4}  {title}")
+        if self.road_zones:
+            lines.append("Zones the plan defines by roads:")
+            lines += [f"  {line}" for line in self.road_zones]
         return "\n".join(lines)
+
+
+def _road_zone_lines(catalogue: dict[str, LayerDef], built: dict[str, pd.DataFrame]
+                     ) -> tuple[str, ...]:
+    from baoshan_gis._road_ops import OPS
+
+    out = []
+    for name, ldef in catalogue.items():
+        for i, feat in enumerate(ldef.features):
+            if (feat.get("geometry") or {}).get("op") in OPS and "note" in built[name]:
+                row = built[name].iloc[i]
+                out.append(f"{name} '{row['name_zh']}': {row['geometry_quality']} "
+                           f"(±{row['accuracy_m']:.0f} m) — {row['note']}")
+    return tuple(out)
 
 
 def _truth(ldef: LayerDef, feat: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -399,4 +418,4 @@ def build_geopackage(
                 summary.append((name, ldef.title, gtype, len(frame)))
     except OSError as exc:
         raise BuildError(f"could not write {str(out)!r}: {exc}") from exc
-    return BuildSummary(out, tuple(summary))
+    return BuildSummary(out, tuple(summary), _road_zone_lines(catalogue, built))
