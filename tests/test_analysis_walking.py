@@ -76,9 +76,13 @@ def test_report_has_the_walking_table(report_dir: tuple[Path, Path]) -> None:
     row = tab[tab.layer == "district"].iloc[0]
     assert row.street_share == pytest.approx(district.intersection(box).area / district.area,
                                              rel=1e-6)
+    from baoshan_gis.gpkg import read_meta
+
+    meta = read_meta(gpkg)
     for name in ("analysis_walk_carriers_1000m", "analysis_walk_stations_800m",
                  "analysis_street_extent"):
         assert not read_layer(gpkg, name).empty
+        assert settings.OSM_ATTRIBUTION in meta[name]["attribution"]  # ODbL: derived data
 
 
 def test_walking_never_beats_the_straight_line(report_dir: tuple[Path, Path]) -> None:

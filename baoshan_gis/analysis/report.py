@@ -363,9 +363,11 @@ def write_report(
         with _gpkg.atomic_path(gpkg) as tmp:
             for name, (frame, params, inputs, title_zh, title_en) in layers_out.items():
                 _gpkg.write_frame(tmp, frame, name, description=f"{title_zh} {title_en}")
+                osm = any(i.startswith(("street_", "drive_")) for i in inputs)
                 _gpkg.write_meta(tmp, name, title_zh=title_zh, title_en=title_en,
                                  kind="analysis", parameters=params, inputs=inputs,
-                                 source="baoshan-gis report")
+                                 source="baoshan-gis report",
+                                 attribution=f"{OSM_ATTRIBUTION} (street data)" if osm else "")
                 written.append(name)
             rel = os.path.relpath(cog.resolve(), gpkg.resolve().parent)
             _gpkg.write_meta(
