@@ -107,7 +107,7 @@ def make_gpkg(path: Path, *, analysis: bool = True) -> Path:
     frames["metro_stations"]["source"] = ["OpenStreetMap node"] * len(stations)
     if analysis:
         cover = gpd.GeoSeries(pts, crs=32651).buffer(1000).union_all()
-        frames["analysis_coverage_1000m"] = gpd.GeoDataFrame(
+        frames["analysis_reach_carriers_1000m"] = gpd.GeoDataFrame(
             _truth(1, "覆盖", "approximate"), geometry=_metric([cover]))
         frames["analysis_gaps"] = gpd.GeoDataFrame(
             _truth(1, "缺口", "approximate"), geometry=_metric([belt.difference(cover)]))

@@ -127,6 +127,11 @@ def test_report_numbers_files_and_layers(plan: Path, tmp_path: Path) -> None:
         assert layer in names and layer in res.layers
     meta = G.read_meta(plan)
     assert meta["analysis_coverage_1000m"]["kind"] == "analysis"
+    # the reach areas themselves are layers too: a 1 km disc per carrier, united
+    reach = G.read_layer(plan, "analysis_reach_carriers_1000m").to_crs(32651)
+    carriers = G.read_layer(plan, "carriers").to_crs(32651)
+    expected = carriers.buffer(1000, quad_segs=32).union_all()
+    assert reach.geometry.iloc[0].symmetric_difference(expected).area < 1.0
     assert meta["analysis_coverage_1000m"]["parameters"]["radius_m"] == 1000
     assert "carriers" in meta["analysis_coverage_1000m"]["inputs"]
     rasters = G.raster_layers(plan)

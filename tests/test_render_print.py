@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from matplotlib.transforms import Bbox
 
+from baoshan_gis import settings
 from baoshan_gis._errors import LayerNotFound
 from baoshan_gis.render import load_maps
 from baoshan_gis.render._fonts import rc_params
@@ -427,3 +428,30 @@ def test_a_crowded_point_label_moves_off_with_a_leader() -> None:
                             renderer=renderer, obstacles=ring)
     assert [t.get_text() for t in kept] == ["宝山高新区南区"]
     assert [ln for ln in ax.lines if ln.get_gid() == "map-leader"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["wusong", "carriers_overview", "innovation_belt",
+                                  "metro_corridors", "zhangjiang_park"])
+def test_no_legend_covers_the_main_layers(built_gpkg: Path, name: str) -> None:
+    """The legend hides none of the features of the map's main (non-context) layers, and stays
+    on the page."""
+    from shapely.geometry import box as sbox
+
+    from baoshan_gis.render._prepare import prepare_map
+
+    pm = prepare_map(name, built_gpkg)
+    fig = _draw(name, built_gpkg)
+    ax = fig.axes[0]
+    legend = next(a for a in fig.axes if a.get_gid() == "map-legend")
+    renderer = fig.canvas.get_renderer()
+    lb = legend.get_window_extent(renderer)
+    assert fig.bbox.x0 <= lb.x0 and lb.x1 <= fig.bbox.x1 + 0.5
+    assert fig.bbox.y0 <= lb.y0 and lb.y1 <= fig.bbox.y1 + 0.5
+    (x0, y0), (x1, y1) = ax.transData.inverted().transform([(lb.x0, lb.y0), (lb.x1, lb.y1)])
+    under = sbox(x0, y0, x1, y1)
+    for ld in pm.layers:
+        if ld.kind == "raster" or ld.spec.context or ld.frame is None or not len(ld.frame):
+            continue
+        geoms = ld.frame.to_crs(settings.METRIC_CRS).geometry
+        assert not geoms.intersects(under).any(), (name, ld.spec.source)

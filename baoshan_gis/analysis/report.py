@@ -308,6 +308,14 @@ def write_report(
         reach_parts.append(reach_areas(stations, radius=station_radius, by=None))
     reach = (gpd.GeoDataFrame(pd.concat(reach_parts, ignore_index=True), crs=METRIC_CRS)
              if reach_parts else gpd.GeoDataFrame(geometry=[], crs=METRIC_CRS))
+    # the reach areas themselves, so maps can show what is covered (not only the zones)
+    for part, who, r, zh, en in zip(
+            reach_parts, ("carriers", "stations"), (gap_radius, station_radius),
+            ("科创载体", "地铁站"), ("a carrier", "a metro station"), strict=False):
+        layers_out[f"analysis_reach_{who}_{r:g}m"] = (
+            part.drop(columns=[c for c in ("category",) if c in part.columns]),
+            {"radius_m": r}, ["carriers" if who == "carriers" else "metro_stations"],
+            f"{zh} {r:g} 米范围", f"Within {r:g} m of {en} (straight line)")
     gaps = coverage_gaps(gap_zones, reach, min_area=gap_min_area, population=population)
     gaps_tab = pd.DataFrame(gaps.drop(columns="geometry"))
     cent = gaps.geometry.representative_point().to_crs(4326) if len(gaps) else None
@@ -367,7 +375,7 @@ def write_report(
                 _gpkg.write_meta(tmp, name, title_zh=title_zh, title_en=title_en,
                                  kind="analysis", parameters=params, inputs=inputs,
                                  source="baoshan-gis report",
-                                 attribution=f"{OSM_ATTRIBUTION} (street data)" if osm else "")
+                                 attribution=OSM_ATTRIBUTION if osm else "")
                 written.append(name)
             rel = os.path.relpath(cog.resolve(), gpkg.resolve().parent)
             _gpkg.write_meta(

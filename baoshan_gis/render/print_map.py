@@ -185,8 +185,35 @@ def draw_map(
 ) -> Figure:
     """Draw a prepared map on a page; return the matplotlib figure (not yet saved).
 
+    The legend goes in the place inside the frame where it covers the least of the map's main
+    (non-context) layers; when every such place covers some of them, the map frame is narrowed
+    and the legend stands beside it, so it never hides data.
     Call inside ``matplotlib.rc_context(_fonts.rc_params())`` (as :func:`render_print` does).
     """
+    fig, overlap, sizes = _compose(pm, paper=paper, landscape=landscape, dpi=dpi)
+    if overlap > 0:
+        W, H = fig.get_size_inches()
+        if W > H:  # landscape: a column right of the frame
+            fig, _o, _s = _compose(pm, paper=paper, landscape=landscape, dpi=dpi,
+                                   legend_place="right", legend_mm=sizes[1])
+        else:  # portrait: a strip under the frame, two columns of entries (smaller if need be)
+            fig, _o, _s = _compose(pm, paper=paper, landscape=landscape, dpi=dpi,
+                                   legend_place="below", legend_mm=sizes[2])
+    return fig
+
+
+def _compose(
+    pm: PreparedMap,
+    *,
+    paper: str | None,
+    landscape: bool | None,
+    dpi: float,
+    legend_place: str = "inside",
+    legend_mm: tuple[float, float] = (0.0, 0.0),
+) -> tuple[Figure, float, dict[int, tuple[float, float]]]:
+    """One layout of the page: the figure, the area (m²) of main-layer features the legend
+    covers, and the legend's size (mm) in one and two columns. ``legend_place`` ``"right"`` or
+    ``"below"`` reserves room of ``legend_mm`` (width, height) beside or under the frame."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -213,8 +240,13 @@ def draw_map(
     footer_h = (len(note_lines) + len(attr_lines) + 1) * line_mm + 3.0
     title_h = 19.0 * scale + (5.0 * scale if md.subtitle else 0.0)
 
-    map_x0, map_x1 = margin, W - margin
-    map_y0, map_y1 = margin + footer_h, H - margin - title_h
+    column = legend_mm[0] + 3.0 * scale if legend_place == "right" else 0.0
+    strip = 0.0
+    if legend_place == "below":
+        fit = min(1.0, (W - 2 * margin) / legend_mm[0]) if legend_mm[0] else 1.0
+        strip = legend_mm[1] * fit + 3.0 * scale
+    map_x0, map_x1 = margin, W - margin - column
+    map_y0, map_y1 = margin + footer_h + strip, H - margin - title_h
     ax = fig.add_axes((page.fx(map_x0), page.fy(map_y0), page.fx(map_x1 - map_x0),
                        page.fy(map_y1 - map_y0)))
     ax.set_facecolor("white")
@@ -229,7 +261,7 @@ def draw_map(
         spine.set_color(_INK)
         spine.set_zorder(30)
 
-    drawn = _draw_layers(ax, pm, ext)
+    drawn, main = _draw_layers(ax, pm, ext)
     map_scale = (ext[2] - ext[0]) / ((map_x1 - map_x0) / 1000.0)
 
     # Title block.
@@ -251,14 +283,19 @@ def draw_map(
     obstacles: list[Bbox] = []
     obstacles.append(_north_arrow(ax, renderer, ext, scale))
     obstacles.append(_scale_bar(ax, renderer, scale))
-    obstacles.append(_legend(ax, renderer, pm, drawn, scale))
+    legend_scale = scale
+    if legend_place == "below" and legend_mm[0] > map_x1 - map_x0:
+        legend_scale = scale * (map_x1 - map_x0) / legend_mm[0]
+    legend_box, overlap, sizes = _legend(ax, renderer, pm, drawn, main, legend_scale,
+                                         place=legend_place)
+    obstacles.append(legend_box)
 
     # Labels last, avoiding symbols and furniture.
     requests, symbol_boxes = _label_requests(ax, renderer, pm, scale)
     place_labels(ax, requests, renderer=renderer, obstacles=obstacles + symbol_boxes)
 
     # Footer.
-    y = map_y0 - 4.0 * scale
+    y = map_y0 - strip - 4.0 * scale
     for i, line in enumerate(note_lines):
         page.text(margin, y - i * line_mm, line, notes_size, color=_INK, va="top")
     y -= len(note_lines) * line_mm
@@ -270,7 +307,7 @@ def draw_map(
     page.text(margin, y, f"比例尺 Scale 1:{_round_scale(map_scale):,}（{paper}）· 坐标系 CRS "
               f"WGS 84 / UTM 51N (EPSG:32651) · 制图 baoshan-gis {stamp}", attr_size,
               color=_MUTED, va="top")
-    return fig
+    return fig, overlap, sizes
 
 
 def _round_scale(s: float) -> int:
@@ -285,15 +322,19 @@ def _hline(page: _Page, x0: float, x1: float, y: float, lw: float, colour: str) 
                   color=colour, transform=page.fig.transFigure, solid_capstyle="butt")
 
 
-def _draw_layers(ax: Axes, pm: PreparedMap, ext: tuple[float, float, float, float]) -> list[Any]:
-    """Draw every layer; return the metric geometries drawn (for legend placement)."""
+def _draw_layers(ax: Axes, pm: PreparedMap, ext: tuple[float, float, float, float]
+                 ) -> tuple[list[Any], list[Any]]:
+    """Draw every layer; return the metric geometries drawn (for legend placement): all of
+    them, and those of the main (non-context) layers."""
     from matplotlib.collections import LineCollection
     from matplotlib.patches import PathPatch
     from shapely.geometry import box
 
     geoms: list[Any] = []
+    main: list[Any] = []
     clip = None
     for z, ld in enumerate(pm.layers, start=1):
+        first = len(geoms)
         base_z = 2 + z
         if ld.kind == "raster":
             _draw_raster(ax, ld, ext, base_z, clip)
@@ -347,7 +388,9 @@ def _draw_layers(ax: Axes, pm: PreparedMap, ext: tuple[float, float, float, floa
         else:
             geoms.extend(g.buffer(100) for g in frame.geometry)
             _draw_points(ax, ld, frame, colours, base_z)
-    return geoms
+        if not ld.spec.context:
+            main.extend(geoms[first:])
+    return geoms, main
 
 
 #: Outer radius of a group symbol, as a multiple of the layer's marker radius.
@@ -503,8 +546,20 @@ def _scale_bar(ax: Axes, renderer: Any, scale: float) -> Bbox:
     return sb._info.window_extent.expanded(1.05, 1.1)  # type: ignore[union-attr]
 
 
-def _legend(ax: Axes, renderer: Any, pm: PreparedMap, drawn: list[Any], scale: float) -> Bbox:
-    """Draw the legend box in the emptiest free corner (bottom right or top left)."""
+#: Places tried for a legend inside the frame, as fractions of the free width and height.
+LEGEND_SPOTS: tuple[tuple[float, float], ...] = tuple(
+    (fx, fy) for fy in (0.0, 0.25, 0.5, 0.75, 1.0) for fx in (0.0, 0.5, 1.0))
+
+
+def _legend(ax: Axes, renderer: Any, pm: PreparedMap, drawn: list[Any], main: list[Any],
+            scale: float, *, place: str = "inside"
+            ) -> tuple[Bbox, float, dict[int, tuple[float, float]]]:
+    """Draw the legend where it covers the least data: the main layers' features first, then
+    context outlines. ``place="right"`` puts it right of the frame (top-aligned), ``"below"``
+    under it in two columns.
+
+    Returns its box (display pixels), the area (m²) of main features under it and its size
+    (mm) in one and in two columns."""
     from matplotlib.patches import FancyBboxPatch, Rectangle
     from matplotlib.transforms import Bbox
     from pyproj import Transformer
@@ -533,28 +588,53 @@ def _legend(ax: Axes, renderer: Any, pm: PreparedMap, drawn: list[Any], scale: f
     head_w = head.get_window_extent(renderer).width / px_per_mm
     head.remove()
     pad = 2.5 * scale
-    w_mm = max([head_w, *(sw + 2 * scale + w for w in widths)]) + 2 * pad
-    h_mm = row * (len(entries) + 1) + 2 * pad - 0.6 * scale
+    col_w = max([0.0, *(sw + 2 * scale + w for w in widths)])
+    gap_mm = 4.0 * scale
+
+    def size_for(cols: int) -> tuple[float, float]:
+        rows = math.ceil(len(entries) / cols) if entries else 0
+        return (max(head_w, cols * col_w + (cols - 1) * gap_mm) + 2 * pad,
+                row * (rows + 1) + 2 * pad - 0.6 * scale)
+
+    sizes = {1: size_for(1), 2: size_for(2)}
+    ncols = 2 if place == "below" else 1
+    w_mm, h_mm = sizes[ncols]
+    per_col = math.ceil(len(entries) / ncols) if entries else 1
     frame = ax.get_window_extent(renderer)
     inset = 2.5 * scale * px_per_mm
     wpx, hpx = w_mm * px_per_mm, h_mm * px_per_mm
     arrow_h = 24 * scale * px_per_mm
-    corners = {
-        "lower right": (frame.x1 - inset - wpx, frame.y0 + inset),
-        "upper left": (frame.x0 + inset, frame.y1 - inset - hpx),
-        "upper right": (frame.x1 - inset - wpx, frame.y1 - arrow_h - hpx),
-        "lower left top": (frame.x0 + inset, frame.y0 + 16 * scale * px_per_mm),
-    }
     inv = ax.transData.inverted()
     geoms = unary_union(drawn) if drawn else None
-    best, best_cost = "lower right", float("inf")
-    for name, (x, y) in corners.items():
+    main_geoms = unary_union(main) if main else None
+    # keep clear of the north arrow (top right) and the scale bar (bottom left)
+    furniture = [Bbox.from_extents(frame.x1 - 18 * scale * px_per_mm, frame.y1 - arrow_h,
+                                   frame.x1, frame.y1),
+                 Bbox.from_extents(frame.x0, frame.y0, frame.x0 + 60 * scale * px_per_mm,
+                                   frame.y0 + 16 * scale * px_per_mm)]
+
+    def covered(x: float, y: float, what: Any) -> float:
         (dx0, dy0), (dx1, dy1) = inv.transform([(x, y), (x + wpx, y + hpx)])
-        cost = geoms.intersection(sbox(dx0, dy0, dx1, dy1)).area if geoms is not None else 0.0
-        cost *= 1.0 if name != "lower left top" else 1.15
-        if cost < best_cost:
-            best, best_cost = name, cost
-    x, y = corners[best]
+        return float(what.intersection(sbox(dx0, dy0, dx1, dy1)).area) if what else 0.0
+
+    if place == "right":
+        x, y = frame.x1 + 3.0 * scale * px_per_mm, frame.y1 - hpx
+        best_main = 0.0
+    elif place == "below":
+        x, y = frame.x0, frame.y0 - 3.0 * scale * px_per_mm - hpx
+        best_main = 0.0
+    else:
+        spots = []
+        for fx, fy in LEGEND_SPOTS:
+            x = frame.x0 + inset + fx * (frame.width - 2 * inset - wpx)
+            y = frame.y0 + inset + fy * (frame.height - 2 * inset - hpx)
+            box = Bbox.from_bounds(x, y, wpx, hpx)
+            if any(box.overlaps(f) for f in furniture):
+                continue
+            spots.append((covered(x, y, main_geoms), covered(x, y, geoms), fx != 1.0, x, y))
+        if not spots:  # a legend too large for any free spot: beside the frame
+            spots = [(float("inf"), 0.0, False, frame.x1 - inset - wpx, frame.y0 + inset)]
+        best_main, _other, _pref, x, y = min(spots)
     bx, by = fig.transFigure.inverted().transform((x, y))
     lax = fig.add_axes((bx, by, wpx / fig.bbox.width, hpx / fig.bbox.height), zorder=40)
     lax.set_xlim(0, w_mm)
@@ -568,11 +648,13 @@ def _legend(ax: Axes, renderer: Any, pm: PreparedMap, drawn: list[Any], scale: f
     lax.text(pad, ytop, pm.mapdef.legend_title, fontsize=size * 1.1,
              va="center", color=_INK)
     for i, e in enumerate(entries):
-        yc = ytop - row * (i + 1)
-        _swatch(lax, e, pad, yc, sw, row * 0.62, scale)
-        lax.text(pad + sw + 2 * scale, yc, e.label, fontsize=size, va="center", color=_INK)
+        col, r = divmod(i, per_col)
+        xc = pad + col * (col_w + gap_mm)
+        yc = ytop - row * (r + 1)
+        _swatch(lax, e, xc, yc, sw, row * 0.62, scale)
+        lax.text(xc + sw + 2 * scale, yc, e.label, fontsize=size, va="center", color=_INK)
     del Rectangle
-    return Bbox.from_bounds(x, y, wpx, hpx)
+    return Bbox.from_bounds(x, y, wpx, hpx), best_main, sizes
 
 
 def _swatch(lax: Axes, e: LegendEntry, x: float, yc: float, w: float, h: float,
