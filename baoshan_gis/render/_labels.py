@@ -50,6 +50,50 @@ CALLOUT_DIRECTIONS: tuple[tuple[float, float], ...] = (
 CALLOUT_DISTANCES: tuple[float, ...] = (0.0, 10.0, 22.0, 36.0, 54.0, 76.0, 104.0, 140.0)
 #: Padding inside a callout's frame, as a fraction of its font size.
 CALLOUT_PAD = 0.4
+#: At most this many point labels are tried on one map (in priority order): on a map of
+#: thousands of points only the first ones can be read anyway, and each try costs a text layout.
+MAX_POINT_LABELS = 300
+#: A point label that finds no room beside its point moves off with a leader only on maps with
+#: at most this many label requests (a crowded city-scale map leaves it out).
+MAX_LEADER_FALLBACK = 200
+
+
+class BoxIndex:
+    """Boxes (display pixels) in a uniform grid, for fast overlap queries."""
+
+    def __init__(self, cell: float = 48.0) -> None:
+        self.cell = cell
+        self.cells: dict[tuple[int, int], list[Bbox]] = {}
+        self.boxes: list[Bbox] = []
+
+    def _keys(self, box: Bbox) -> list[tuple[int, int]]:
+        c = self.cell
+        return [(i, j) for i in range(math.floor(box.x0 / c), math.floor(box.x1 / c) + 1)
+                for j in range(math.floor(box.y0 / c), math.floor(box.y1 / c) + 1)]
+
+    def add(self, box: Bbox) -> None:
+        self.boxes.append(box)
+        for key in self._keys(box):
+            self.cells.setdefault(key, []).append(box)
+
+    def hits(self, box: Bbox) -> bool:
+        """Whether ``box`` overlaps any box in the index."""
+        return any(b.overlaps(box) for key in self._keys(box) for b in self.cells.get(key, ()))
+
+    def near(self, x0: float, y0: float, x1: float, y1: float) -> list[Bbox]:
+        """Boxes in the grid cells that the rectangle ``x0, y0, x1, y1`` touches."""
+        span = Bbox.from_extents(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        seen: dict[int, Bbox] = {}
+        for key in self._keys(span):
+            for b in self.cells.get(key, ()):
+                seen[id(b)] = b
+        return list(seen.values())
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.boxes)
+
+    def __contains__(self, box: object) -> bool:
+        return any(b is box for b in self.boxes)
 
 
 @dataclass
@@ -98,9 +142,11 @@ def place_labels(
     """
     from matplotlib import patheffects
 
-    placed: list[Bbox] = []
+    placed = BoxIndex()
     leaders: list[tuple[float, float, float, float]] = []
-    avoid = list(obstacles or [])
+    avoid = BoxIndex()
+    for box in obstacles or []:
+        avoid.add(box)
     frame = ax.get_window_extent(renderer)
     dpi_scale = ax.figure.dpi / 72.0
     kept: list[Text] = []
@@ -110,13 +156,18 @@ def place_labels(
     def free(box: Bbox) -> bool:
         inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
                   and box.y1 <= frame.y1)
-        return inside and not any(box.overlaps(b) for b in placed) and not any(
-            box.overlaps(b) for b in avoid) and not any(
+        return inside and not placed.hits(box) and not avoid.hits(box) and not any(
             _segment_hits_box(seg, box) for seg in leaders)
 
+    n_points = 0
+    leader_fallback = len(requests) <= MAX_LEADER_FALLBACK
     for req in sorted(requests, key=lambda r: (r.priority, -int(r.callout), -len(r.text))):
         if not req.text or req.text in seen:
             continue
+        if not req.area and not req.callout:
+            n_points += 1
+            if n_points > MAX_POINT_LABELS:
+                continue
         anchor = ax.transData.transform((req.x, req.y))
         if not frame.contains(*anchor):
             continue
@@ -126,7 +177,7 @@ def place_labels(
                                  placed=placed, avoid=avoid, margin_px=margin_px)
             if got is not None:
                 text, box, seg = got
-                placed.append(box)
+                placed.add(box)
                 if seg is not None:
                     leaders.append(seg)
                 kept.append(text)
@@ -144,13 +195,13 @@ def place_labels(
             box = Bbox.from_extents(box.x0 - margin_px, box.y0 - margin_px,
                                     box.x1 + margin_px, box.y1 + margin_px)
             if free(box):
-                placed.append(box)
+                placed.add(box)
                 kept.append(text)
                 seen.add(req.text)
                 break
             text.remove()
         else:
-            if req.area:
+            if req.area or not leader_fallback:
                 continue
             # no free spot beside the point: a framed label farther off, with a leader line
             got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
@@ -158,7 +209,7 @@ def place_labels(
                                  placed=placed, avoid=avoid, margin_px=margin_px)
             if got is not None:
                 text, box, seg = got
-                placed.append(box)
+                placed.add(box)
                 if seg is not None:
                     leaders.append(seg)
                 kept.append(text)
@@ -181,8 +232,8 @@ def _place_callout(
     *,
     renderer: RendererBase,
     free: Callable[[Bbox], bool],
-    placed: list[Bbox],
-    avoid: list[Bbox],
+    placed: BoxIndex,
+    avoid: BoxIndex,
     margin_px: float,
 ) -> tuple[Text, Bbox, tuple[float, float, float, float] | None] | None:
     """Try the callout candidates; keep the first free one with its leader line."""
@@ -200,7 +251,8 @@ def _place_callout(
     w, h = ext.width + 2 * pad_px, ext.height + 2 * pad_px
     gap = req.gap * dpi_scale
     # Obstacles that hold the anchor (the symbol itself) may be crossed by its own leader.
-    own = [b for b in avoid if b.contains(*anchor)]
+    own = [b for b in avoid.near(anchor[0], anchor[1], anchor[0], anchor[1])
+           if b.contains(*anchor)]
     for dist in CALLOUT_DISTANCES:
         d = gap + dist * dpi_scale
         for ux, uy in CALLOUT_DIRECTIONS:
@@ -222,8 +274,8 @@ def _place_callout(
                 sx = anchor[0] + (nx - anchor[0]) * (gap * 0.8) / length
                 sy = anchor[1] + (ny - anchor[1]) * (gap * 0.8) / length
                 seg = (sx, sy, nx, ny)
-                if any(_segment_hits_box(seg, b) for b in placed) or any(
-                    _segment_hits_box(seg, b) for b in avoid if b not in own
+                if any(_segment_hits_box(seg, b) for b in placed.near(*seg)) or any(
+                    _segment_hits_box(seg, b) for b in avoid.near(*seg) if b not in own
                 ):
                     continue
             inv = ax.transData.inverted()

@@ -289,6 +289,8 @@ def _compose(
     legend_box, overlap, sizes = _legend(ax, renderer, pm, drawn, main, legend_scale,
                                          place=legend_place)
     obstacles.append(legend_box)
+    if legend_place == "inside" and overlap > 0:
+        return fig, overlap, sizes  # draw_map lays the page out again with the legend outside
 
     # Labels last, avoiding symbols and furniture.
     requests, symbol_boxes = _label_requests(ax, renderer, pm, scale)
