@@ -263,6 +263,14 @@ def openapi_document(
                 "responses": {"200": _ok(GEOJSON, "GeoJSON FeatureCollection"), **_ERRORS},
             }
         }
+        paths[f"/ogc/collections/{cname}/schema"] = {
+            "get": {
+                "operationId": f"getSchema.{cname}",
+                "tags": ["ogc"],
+                "parameters": common,
+                "responses": {"200": _ok("application/schema+json", "JSON Schema")},
+            }
+        }
         paths[f"/ogc/collections/{cname}/items/{{featureId}}"] = {
             "get": {
                 "operationId": f"getFeature.{cname}",

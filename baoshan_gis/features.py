@@ -284,6 +284,55 @@ def geojson_features(
     return out
 
 
+_INT32_MAX = 2**31 - 1
+
+
+def json_schema(frame: Any, *, title: str = "") -> dict[str, Any]:
+    """JSON Schema of a layer's features' properties (types from the column dtypes).
+
+    Served at ``/ogc/collections/{id}/schema`` (the path of OGC API - Features Part 5, which
+    GDAL's OAPIF driver reads to type its fields). Integer columns with values beyond the 32-bit
+    range (OSM ids) are declared ``number``, since GDAL makes every JSON Schema ``integer`` a
+    32-bit field.
+    """
+    geom = getattr(frame, "_geometry_column_name", None)
+    props: dict[str, Any] = {}
+    for col in frame.columns:
+        if col == geom:
+            continue
+        kind = str(frame[col].dtype)
+        if kind.startswith(("int", "uint", "Int", "UInt")):
+            spec: dict[str, Any] = {"type": "integer"}
+            values = frame[col].dropna()
+            if len(values) and int(values.abs().max()) > _INT32_MAX:
+                # GDAL (3.12) reads every JSON Schema integer as a 32-bit field and ignores
+                # "format": "int64"; "number" (which integers satisfy) keeps OSM ids intact
+                spec = {"type": "number", "description": "64-bit integer"}
+        elif kind.startswith(("float", "Float")):
+            spec = {"type": "number"}
+        elif kind.startswith(("bool", "boolean")):
+            spec = {"type": "boolean"}
+        elif kind.startswith("datetime"):
+            spec = {"type": "string", "format": "date-time"}
+        else:
+            spec = {"type": "string"}
+        props[col] = spec
+    # the schema of a GeoJSON Feature, whose "properties" member holds the attributes (the
+    # shape GDAL's OAPIF driver reads from a collection's "describedBy" link)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "title": title,
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"type": ["object", "null"]},
+            "properties": {"type": "object", "properties": props},
+        },
+    }
+
+
 def row_of_fid(fids: np.ndarray, feature_id: str) -> int | None:
     """Row position of the feature whose fid is ``feature_id`` (text), or ``None``."""
     text = str(feature_id).strip()

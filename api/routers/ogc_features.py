@@ -82,6 +82,14 @@ def collection_json(entry: LayerEntry, base: str) -> dict[str, Any]:
     if entry.frame is not None:
         out["itemType"] = "feature"
         links.append(link(f"{href}/items", "items", GEOJSON, "Features (GeoJSON)"))
+        links.append(
+            link(
+                f"{href}/schema",
+                "describedby",
+                "application/schema+json",
+                "JSON Schema of the features' properties",
+            )
+        )
     else:
         out["dataType"] = "map"
     if info.get("bounds"):
@@ -198,6 +206,20 @@ def _feature_entry(state: ServiceState, cid: str) -> LayerEntry:
             f"listed at /ogc/collections/{cid}/map/tiles"
         )
     return entry
+
+
+@router.get(
+    "/collections/{collectionId}/schema",
+    summary="JSON Schema of the properties",
+    response_class=Response,
+)
+async def schema(collectionId: CollectionId, state: State, f: F = None) -> Response:
+    """Property names and types of the collection's features (the GeoPackage's columns)."""
+    check_f(f)
+    entry = _feature_entry(state, collectionId)
+    return json_response(
+        ft.json_schema(entry.frame, title=_title(entry)), "application/schema+json"
+    )
 
 
 @router.get(
