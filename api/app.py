@@ -44,7 +44,7 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
     from pydantic import ValidationError
 
     from api.deps import ServiceState
-    from api.routers import analysis, health, layers, maps, tiles
+    from api.routers import analysis, health, layers, maps, ogc_features, ogc_tiles, tiles
     from baoshan_gis import __version__
     from baoshan_gis._errors import InvalidInput
 
@@ -63,7 +63,7 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
     )
     app.state.service = ServiceState(settings)
     install_error_handlers(app)
-    for module in (layers, maps, tiles, analysis, health):
+    for module in (layers, maps, tiles, analysis, health, ogc_features, ogc_tiles):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(

@@ -35,6 +35,7 @@ class LayerEntry:
     vector: Any = None  # VectorSource
     raster: Any = None  # RasterSource
     tree: shapely.STRtree | None = None  # WGS84 index of frame geometries
+    fids: Any = None  # GeoPackage fid of each row of frame (numpy int64); None for rasters
     style: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,6 +64,7 @@ class ServiceState:
             entry = LayerEntry(name=info.name, info=_info_json(info))
             frame = gp.read_layer(path, info.name)
             entry.frame = frame
+            entry.fids = gp.read_fids(path, info.name)
             if info.data_type == "features" and hasattr(frame, "geometry"):
                 entry.vector = VectorSource.from_frame(info.name, frame)
                 geoms = np.asarray(frame.geometry.values, dtype=object)

@@ -52,16 +52,24 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
-def _json(status: int, detail: str, error: str, **extra: object) -> JSONResponse:
-    return JSONResponse({"detail": detail, "error": error, **extra}, status_code=status,
-                        headers=_NO_STORE)
+#: OGC API exception codes by status, for answers under ``/ogc``.
+_OGC_CODES = {400: "InvalidParameterValue", 404: "NotFound", 413: "InvalidParameterValue"}
+
+
+def _json(status: int, detail: str, error: str, request: Request | None = None,
+          **extra: object) -> JSONResponse:
+    body: dict[str, object] = {"detail": detail, "error": error, **extra}
+    if request is not None and request.url.path.startswith("/ogc"):
+        # OGC API exception schema: code (required), description; the usual fields stay
+        body = {"code": _OGC_CODES.get(status, error), "description": detail, **body}
+    return JSONResponse(body, status_code=status, headers=_NO_STORE)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     if status >= 500:
         log.exception("error while serving %s", request.url.path, exc_info=exc)
-    return _json(status, str(exc), type(exc).__name__)
+    return _json(status, str(exc), type(exc).__name__, request)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -70,7 +78,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
         parts.append(f"{loc}: {err.get('msg', 'invalid')} (got {err.get('input')!r})")
-    return _json(400, "invalid request: " + "; ".join(parts), "InvalidInput")
+    return _json(400, "invalid request: " + "; ".join(parts), "InvalidInput", request)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -78,14 +86,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail
     if exc.status_code == 404 and detail == "Not Found":
         detail = (f"no endpoint at {request.url.path!r}; see /docs for the endpoints "
-                  "(/layers, /maps, /tiles/{layer}/{z}/{x}/{y}.png|.mvt, /analysis, /health)")
-    return _json(exc.status_code, str(detail), "HTTPError")
+                  "(/layers, /maps, /tiles/{layer}/{z}/{x}/{y}.png|.mvt, /analysis, /health, /ogc)")
+    return _json(exc.status_code, str(detail), "HTTPError", request)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error while serving %s", request.url.path, exc_info=exc)
     return _json(500, "internal error of the map service; the request was not cached",
-                 type(exc).__name__)
+                 type(exc).__name__, request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

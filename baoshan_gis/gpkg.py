@@ -136,6 +136,15 @@ def read_layer(
     )
 
 
+def read_fids(gpkg: str | os.PathLike[str], name: str) -> Any:
+    """The feature ids (GeoPackage ``fid``) of a layer, in the order :func:`read_layer` reads
+    its rows (a numpy int64 array)."""
+    require_layer(gpkg, name)
+    frame = pyogrio.read_dataframe(Path(gpkg), layer=name, columns=[], read_geometry=False,
+                                   fid_as_index=True)
+    return frame.index.to_numpy(dtype="int64")
+
+
 def read_meta(gpkg: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """The project's metadata rows, keyed by layer name (empty for foreign GeoPackages)."""
     path = _require_file(gpkg)
