@@ -15,6 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from baoshan_gis import gpkg as gp
 from baoshan_gis._errors import CatalogueError, LayerNotFound
@@ -38,6 +39,21 @@ ACCURACY_NOTE = (
     "Faint dashed circles: where an approximately placed point may lie (radius = accuracy_m)."
 )
 #: Note on co-located points drawn as one group symbol.
+#: A point layer with more symbols than this is drawn as counts per hexagon.
+AGGREGATE_ABOVE: int = 2000
+#: Hexagon size (metres, flat-to-flat) of aggregated point layers.
+AGGREGATE_CELL_M: float = 1000.0
+#: At most this many accuracy circles are drawn on one layer.
+MAX_ACCURACY_CIRCLES: int = 2000
+AGGREGATE_NOTE = (
+    "点数过多的图层按约 1 km 六边形格网计数表示，规划点名的载体单独标出。Layers with thousands of "
+    "points are shown as counts per hexagon of about 1 km; the carriers the plan names are drawn "
+    "on top."
+)
+CIRCLES_OMITTED_NOTE = (
+    "定位精度圈从略（点数过多，无法辨读），精度见属性 accuracy_m。Accuracy circles are left out where "
+    "thousands of them could not be read; see each feature's accuracy_m."
+)
 GROUP_NOTE = (
     "位于同一位置的多个要素合为一个环形符号（中心数字为个数），并列出全部名称。"
     "Points sharing one position are drawn as one ring symbol (number = count) listing every "
@@ -196,41 +212,70 @@ class LayerData:
         radii = self._approx_radii(group)
         return max(radii) if radii else None
 
-    def _approx_radii(self, group: tuple[int, ...]) -> list[float]:
+    def _radii(self) -> np.ndarray:
+        """Per feature: ``accuracy_m`` of approximately placed points, else NaN (cached)."""
+        cached = getattr(self, "_radii_cache", None)
+        if cached is not None and len(cached) == len(self.frame):  # type: ignore[arg-type]
+            return cached
         assert self.frame is not None
-        if "accuracy_m" not in self.frame.columns or "geometry_quality" not in self.frame.columns:
-            return []
-        out = []
-        for i in group:
-            q = self.frame["geometry_quality"].iloc[i]
-            try:
-                acc = float(self.frame["accuracy_m"].iloc[i])
-            except (TypeError, ValueError):
-                continue
-            if q == "approximate" and math.isfinite(acc) and acc > 0:
-                out.append(acc)
+        n = len(self.frame)
+        out = np.full(n, np.nan)
+        if "accuracy_m" in self.frame.columns and "geometry_quality" in self.frame.columns:
+            acc = pd.to_numeric(self.frame["accuracy_m"], errors="coerce").to_numpy(float)
+            ok = ((self.frame["geometry_quality"] == "approximate").to_numpy()
+                  & np.isfinite(acc) & (acc > 0))
+            out[ok] = acc[ok]
+        object.__setattr__(self, "_radii_cache", out)
         return out
+
+    def _approx_radii(self, group: tuple[int, ...]) -> list[float]:
+        r = self._radii()[list(group)]
+        return [float(v) for v in r[np.isfinite(r)]]
+
+    @property
+    def n_circles(self) -> int:
+        """How many accuracy circles the layer would draw (before :data:`MAX_ACCURACY_CIRCLES`)."""
+        if not self.accuracy_circles or self.kind != "point":
+            return 0
+        return sum(len(set(self._approx_radii(g))) if len(g) > 1 else
+                   int(np.isfinite(self._radii()[g[0]])) for g in self.groups)
 
     def circles(self) -> list[tuple[int, float]]:
         """Accuracy circles to draw: ``(group index, radius_m)``, one per distinct radius.
 
-        Empty unless :attr:`accuracy_circles` is on. The centre is the group's first point.
+        Empty unless :attr:`accuracy_circles` is on, and when there would be more than
+        :data:`MAX_ACCURACY_CIRCLES` (thousands of overlapping circles cannot be read; the map
+        says so in a note). The centre is the group's first point.
         """
         if not self.accuracy_circles or self.kind != "point":
             return []
+        if self.n_circles > MAX_ACCURACY_CIRCLES:
+            return []
+        radii = self._radii()
         out: list[tuple[int, float]] = []
         for gi, group in enumerate(self.groups):
+            if len(group) == 1:
+                if np.isfinite(radii[group[0]]):
+                    out.append((gi, float(radii[group[0]])))
+                continue
             for r in sorted(set(self._approx_radii(group)), reverse=True):
                 out.append((gi, r))
         return out
+
+    @property
+    def aggregated(self) -> bool:
+        """Whether the layer's single points are too many to draw one by one: they are drawn
+        as counts per hexagon (:data:`AGGREGATE_ABOVE`), plan-named features on top."""
+        return self.kind == "point" and len(self.groups) > AGGREGATE_ABOVE
 
     def group_xy(self, crs: str = WGS84) -> np.ndarray:
         """``(n_groups, 2)`` coordinates of each group's first point in ``crs``."""
         assert self.frame is not None
         frame = self.frame if crs == WGS84 else self.frame.to_crs(crs)
         pts = frame.geometry.representative_point()
-        return np.array([(pts.iloc[g[0]].x, pts.iloc[g[0]].y) for g in self.groups],
-                        dtype="float64").reshape(-1, 2)
+        first = np.array([g[0] for g in self.groups], dtype=np.int64)
+        return np.column_stack([pts.x.to_numpy()[first], pts.y.to_numpy()[first]]
+                               ).astype("float64").reshape(-1, 2)
 
 
 @dataclass
@@ -353,6 +398,11 @@ def _point_extras(ld: LayerData) -> list[LegendEntry]:
                                color=str(ld.style["color"]), fill=str(ld.style["fill"]),
                                size=float(ld.style.get("size", 5.0)),
                                colors=seg if len(seg) > 1 else (*seg, "#bdbdbd")))
+    if ld.aggregated:
+        out.append(LegendEntry(f"{zh}数量（每约 1 km 六边形）{en.capitalize()} per hexagon of "
+                               "about 1 km", "gradient",
+                               color=str(ld.style["color"]),
+                               colormap=str(ld.style.get("aggregate_colormap", "Blues"))))
     if ld.circles():
         out.append(LegendEntry("近似定位范围（半径 = 定位精度）Approximate position (radius = "
                                "accuracy)", "accuracy",
@@ -472,6 +522,10 @@ def prepare_map(
         notes.append(APPROXIMATE_NOTE)
     if any(ld.circles() for ld in layers):
         notes.append(ACCURACY_NOTE)
+    if any(ld.n_circles > MAX_ACCURACY_CIRCLES for ld in layers):
+        notes.append(CIRCLES_OMITTED_NOTE)
+    if any(ld.aggregated for ld in layers):
+        notes.append(AGGREGATE_NOTE)
     if any(ld.is_multi(g) for ld in layers for g in ld.groups):
         notes.append(GROUP_NOTE)
     notes.extend(mapdef.notes)

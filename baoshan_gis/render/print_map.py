@@ -410,12 +410,43 @@ def _pt_to_data(ax: Axes) -> float:
     return (ax.figure.dpi / 72.0) / abs(x1 - x0)
 
 
-def _utm_scale(x: float, y: float) -> float:
-    """Point scale factor of UTM 51N at metric point ``(x, y)`` (map metres per true metre)."""
+def _utm_scale(x: Any, y: Any) -> Any:
+    """Point scale factor of UTM 51N at metric points ``(x, y)`` (map metres per true metre);
+    scalars or arrays."""
     from pyproj import Proj, Transformer
 
     lon, lat = Transformer.from_crs(METRIC_CRS, WGS84, always_xy=True).transform(x, y)
-    return float(Proj(METRIC_CRS).get_factors(lon, lat).meridional_scale)
+    k = Proj(METRIC_CRS).get_factors(lon, lat).meridional_scale
+    return float(k) if np.ndim(k) == 0 else np.asarray(k, dtype=float)
+
+
+def plan_named(frame: Any) -> np.ndarray:
+    """Per feature: whether it is one the plan names (built from the plan text), which city-scale
+    maps draw and label individually on top of aggregated points."""
+    if "source" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["source"].fillna("").astype(str).str.startswith("plan text").to_numpy()
+
+
+def _draw_aggregated(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z: float
+                     ) -> None:
+    """Counts per hexagon of about AGGREGATE_CELL_M, then the plan-named points on top."""
+    from baoshan_gis.render._prepare import AGGREGATE_CELL_M
+
+    st = ld.style
+    pts = frame.geometry.representative_point()
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    x0, x1 = ax.get_xlim()
+    grid = max(int(round((x1 - x0) / AGGREGATE_CELL_M)), 1)
+    ax.hexbin(x, y, gridsize=grid, extent=(*ax.get_xlim(), *ax.get_ylim()), mincnt=1,
+              cmap=str(st.get("aggregate_colormap", "Blues")), linewidths=0.2,
+              edgecolors="white", zorder=base_z, gid="point-aggregate")
+    named = plan_named(frame)
+    if named.any():
+        ax.scatter(x[named], y[named], s=float(st["size"]) ** 2,
+                   c=[colours[i] for i in np.flatnonzero(named)], edgecolors=st["color"],
+                   linewidths=float(st["width"]) * 0.8, zorder=base_z + 5,
+                   marker=st.get("marker", "o"), gid="point-markers")
 
 
 def _draw_points(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z: float
@@ -424,14 +455,20 @@ def _draw_points(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z
     from matplotlib.colors import to_rgba
     from matplotlib.patches import Circle, Wedge
 
+    if ld.aggregated:
+        _draw_aggregated(ax, ld, frame, colours, base_z)
+        return
     st = ld.style
     xy = ld.group_xy(METRIC_CRS)
     acc_colour = str(st.get("accuracy_color", "#4f6272"))
-    for gi, radius in ld.circles():
-        x, y = xy[gi]
-        ax.add_patch(Circle((x, y), radius * _utm_scale(x, y), facecolor=to_rgba(acc_colour, 0.05),
-                            edgecolor=to_rgba(acc_colour, 0.55), lw=0.6, linestyle=(0, (3, 2)),
-                            zorder=base_z + 1, gid="accuracy-circle"))
+    circles = ld.circles()
+    if circles:
+        at = np.array([xy[gi] for gi, _r in circles])
+        k = np.atleast_1d(_utm_scale(at[:, 0], at[:, 1]))
+        face, edge = to_rgba(acc_colour, 0.05), to_rgba(acc_colour, 0.55)
+        for (gi, radius), (x, y), kk in zip(circles, at, k, strict=True):
+            ax.add_patch(Circle((x, y), radius * kk, facecolor=face, edgecolor=edge, lw=0.6,
+                                linestyle=(0, (3, 2)), zorder=base_z + 1, gid="accuracy-circle"))
     single = [gi for gi, g in enumerate(ld.groups) if not ld.is_multi(g)]
     if single:
         ax.scatter(xy[single, 0], xy[single, 1], s=float(st["size"]) ** 2,
@@ -803,10 +840,25 @@ def _point_labels(ax: Axes, ld: LayerData, scale: float, boxes: list[Bbox]
 
     st = ld.style
     px_per_pt = ax.figure.dpi / 72
-    xy = ld.group_xy(METRIC_CRS)
     r_single = float(st["size"]) / 2
     r_group = group_radius_pt(st)
     out: list[LabelRequest] = []
+    if ld.aggregated:  # only the plan-named points are drawn, and labelled first
+        assert ld.frame is not None
+        named = np.flatnonzero(plan_named(ld.frame))
+        pts = ld.frame.iloc[named].to_crs(METRIC_CRS).geometry.representative_point()
+        names = ld.frame.iloc[named][ld.label_field].astype(str).tolist()
+        for px, py, name in zip(pts.x, pts.y, names, strict=True):
+            x, y = ax.transData.transform((px, py))
+            r = r_single * px_per_pt
+            boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
+            if ld.spec.labels:
+                out.append(LabelRequest(name, float(px), float(py),
+                                        size=ld.spec.label_size * scale,
+                                        priority=ld.spec.label_priority - 1, area=False,
+                                        gap=r_single + 1.6, color=_INK))
+        return out
+    xy = ld.group_xy(METRIC_CRS)
     for gi, group in enumerate(ld.groups):
         multi = ld.is_multi(group)
         r = (r_group if multi else r_single) * px_per_pt
