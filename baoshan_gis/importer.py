@@ -54,10 +54,11 @@ from baoshan_gis._errors import (
     LayerExists,
 )
 from baoshan_gis.inputs import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # re-exported
-from baoshan_gis.inputs import ReadOptions, read_any
+from baoshan_gis.inputs import ReadOptions, read_any, read_table
 from baoshan_gis.inputs._common import LAT_NAMES as LAT_NAMES  # re-exported
 from baoshan_gis.inputs._common import LON_NAMES as LON_NAMES  # re-exported
 from baoshan_gis.inputs._common import check_codec
+from baoshan_gis.inputs.geocode import GeocodeOptions, GeocodeResult, geocode_table
 from baoshan_gis.settings import (
     DISTRICT_BOUNDS,
     FAR_FROM_DISTRICT_M,
@@ -100,6 +101,9 @@ class ImportReport:
     converted_from: str | None = None
     source_file: str = ""
     geometry_types: tuple[str, ...] = ()
+    unplaced: list[str] = field(default_factory=list)
+    unplaced_table: str | None = None
+    geocoded: str = ""
 
     def text(self) -> str:
         """One-line summary for the terminal."""
@@ -112,6 +116,11 @@ class ImportReport:
             parts.append(f"converted from {self.converted_from.upper()} to WGS84, originals kept")
         parts.append(f"{self.repaired} invalid geometr{'y' if self.repaired == 1 else 'ies'} "
                      "repaired")
+        if self.geocoded:
+            parts.append(self.geocoded)
+        if self.unplaced_table:
+            parts.append(f"{len(self.unplaced)} row(s) unplaced, kept in table "
+                         f"{self.unplaced_table!r}")
         if self.warnings:
             parts.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''}")
         return "; ".join(parts)
@@ -134,6 +143,8 @@ def import_layer(
     layer: str | None = None,
     sheet: str | None = None,
     replace: bool = False,
+    geocode: GeocodeOptions | None = None,
+    create: bool = False,
 ) -> ImportReport:
     """Import ``file`` as layer ``name`` of the existing GeoPackage ``gpkg`` (atomically).
 
@@ -164,6 +175,12 @@ def import_layer(
         Which sheet of an Excel workbook to import (default: the first).
     replace
         Overwrite an existing layer of the same name.
+    geocode
+        Geocode the address column of a table (CSV, Excel) instead of reading coordinates
+        (:mod:`baoshan_gis.inputs.geocode`); rows that cannot be placed go to the attribute table
+        ``<name>_unplaced`` beside the layer, with the reason.
+    create
+        Create ``gpkg`` when it does not exist (``baoshan-gis geocode --out``).
 
     Returns
     -------
@@ -185,8 +202,11 @@ def import_layer(
     """
     _gpkg.check_layer_name(name)
     gpkg_path = Path(gpkg)
+    unplaced_name = f"{name}_unplaced" if geocode is not None else None
+    if unplaced_name is not None:
+        _gpkg.check_layer_name(unplaced_name)
     try:
-        existing = _gpkg.layer_names(gpkg_path)
+        existing = [] if create and not gpkg_path.exists() else _gpkg.layer_names(gpkg_path)
     except sqlite3.DatabaseError as exc:
         raise InvalidInput(f"{gpkg_path.name!r} is not a GeoPackage ({exc})") from None
     if name in existing and not replace:
@@ -207,13 +227,25 @@ def import_layer(
         encoding=encoding, lon_col=lon_col, lat_col=lat_col, layer=layer, sheet=sheet,
         crs_given=target_crs is not None, conversion=conversion,
     )
-    frame = read_any(path, options, warnings)
-    frame = _apply_crs(frame, path.name, target_crs, warnings)
-    frame = _drop_missing_geometry(frame, warnings)
-    if conversion is not None:
-        frame = _convert_offset(frame, conversion)
-    elif frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(WGS84)
+    unplaced: pd.DataFrame | None = None
+    result: GeocodeResult | None = None
+    if geocode is not None:
+        result = geocode_table(read_table(path, options), geocode, filename=path.name)
+        frame, unplaced = result.placed, result.unplaced
+        if len(frame) == 0:
+            shown = "; ".join(result.lines[:5]) + (" ..." if len(result.lines) > 5 else "")
+            raise DataImportError(
+                f"no address of {path.name!r} could be placed by {result.provider} ({shown}); "
+                "the answers are cached, the GeoPackage was not changed"
+            )
+    else:
+        frame = read_any(path, options, warnings)
+        frame = _apply_crs(frame, path.name, target_crs, warnings)
+        frame = _drop_missing_geometry(frame, warnings)
+        if conversion is not None:
+            frame = _convert_offset(frame, conversion)
+        elif frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(WGS84)
     frame, repaired = _repair(frame, warnings)
     _warn_far_away(frame, warnings)
     frame = _fix_columns(frame, warnings)
@@ -222,9 +254,21 @@ def import_layer(
     parameters: dict[str, Any] = {
         "file": path.name, "crs": crs, "encoding": encoding, "source_crs": conversion,
         "lon_col": lon_col, "lat_col": lat_col, "layer": layer, "repaired": repaired,
+        "sheet": sheet,
     }
+    if geocode is not None:
+        parameters.update(address_col=geocode.address_col, provider=geocode.provider,
+                          base_url=geocode.base_url)
     with _gpkg.atomic_path(gpkg_path) as tmp:
         _gpkg.write_frame(tmp, frame, name, description=f"imported from {path.name}")
+        if unplaced_name is not None and unplaced is not None and (
+            len(unplaced) or unplaced_name in existing
+        ):
+            _gpkg.write_frame(
+                tmp, _unplaced_table(unplaced, path.name), unplaced_name,
+                description=f"rows of {path.name} that {geocode.provider if geocode else ''} "
+                "could not place (reason in 'reason'); never given a guessed point",
+            )
         _gpkg.delete_style(tmp, name)
         _gpkg.write_meta(
             tmp, name, title_zh=f"导入数据（{path.name}）", title_en=f"Imported from {path.name}",
@@ -235,7 +279,33 @@ def import_layer(
     return ImportReport(
         name=name, count=len(frame), repaired=repaired, warnings=warnings,
         converted_from=conversion, source_file=path.name, geometry_types=gtypes,
+        unplaced=result.lines if result else [],
+        unplaced_table=unplaced_name if result is not None and result.lines else None,
+        geocoded=(
+            f"geocoded with {result.provider}: {result.stats.requests} request(s), "
+            f"{result.stats.cached} address(es) from the cache" if result else ""
+        ),
     )
+
+
+def _unplaced_table(unplaced: pd.DataFrame, filename: str) -> pd.DataFrame:
+    """The unplaced rows with the truth fields the file tells (no geometry, no accuracy)."""
+    out = pd.DataFrame(unplaced).copy()
+    if "name_zh" not in out.columns:
+        alias = next((a for a in NAME_ALIASES if a in out.columns), None)
+        out["name_zh"] = out[alias].astype("string") if alias else pd.NA
+    if "source" not in out.columns:
+        out["source"] = filename
+    for fld in TRUTH_FIELDS:
+        if fld not in out.columns:
+            out[fld] = pd.Series([None] * len(out), index=out.index, dtype="string")
+    out["geometry_quality"] = pd.Series([None] * len(out), index=out.index, dtype="string")
+    out["accuracy_m"] = np.nan
+    cols = [*TRUTH_FIELDS, "reason", *[c for c in out.columns
+                                       if c not in TRUTH_FIELDS and c != "reason"]]
+    if len(out.columns) == 0 or len(out) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in [*TRUTH_FIELDS, "reason"]})
+    return out[cols]
 
 
 # ----------------------------------------------------------------------------------------------
