@@ -58,6 +58,7 @@ from baoshan_gis.inputs import ReadOptions, read_any, read_table
 from baoshan_gis.inputs._common import LAT_NAMES as LAT_NAMES  # re-exported
 from baoshan_gis.inputs._common import LON_NAMES as LON_NAMES  # re-exported
 from baoshan_gis.inputs._common import check_codec
+from baoshan_gis.inputs._crs import check_gauss_kruger
 from baoshan_gis.inputs.geocode import GeocodeOptions, GeocodeResult, geocode_table
 from baoshan_gis.settings import (
     DISTRICT_BOUNDS,
@@ -241,6 +242,7 @@ def import_layer(
     else:
         frame = read_any(path, options, warnings)
         frame = _apply_crs(frame, path.name, target_crs, warnings)
+        check_gauss_kruger(frame, path.name)
         frame = _drop_missing_geometry(frame, warnings)
         if conversion is not None:
             frame = _convert_offset(frame, conversion)

@@ -416,3 +416,21 @@ def test_cli_geocode_creates_gpkg_lists_unplaced_and_errors(server, tmp_path, mo
     assert failed.stderr.startswith("error: Amap quota exhausted")
     assert "Traceback" not in failed.output
     assert gpkg.layer_names(out) == ["list", "list_unplaced", "other", "other_unplaced"]
+
+
+def test_xlsx_address_column_is_geocoded(server, target, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["名称", "地址"])
+    book.active.append(["测试甲", GOOD])
+    book.active.append(["测试乙", NOMATCH])
+    book.save(tmp_path / "list.xlsx")
+    report = import_layer(
+        target,
+        tmp_path / "list.xlsx",
+        name="xl",
+        geocode=_opts(server, "tianditu", tmp_path / "cache"),
+    )
+    assert report.count == 1
+    assert report.unplaced == ["row 3 '无此地址': no match (结果为空)"]
