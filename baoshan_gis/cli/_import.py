@@ -213,10 +213,40 @@ def geocode_cmd(
 
 
 def register(group: click.Group) -> None:
-    """Add ``import`` to the ``layers`` group."""
+    """Add ``import`` and ``export`` to the ``layers`` group."""
     group.add_command(import_cmd)
+    group.add_command(export_cmd)
 
 
 def register_main(main: click.Group) -> None:
     """Add ``geocode`` to the main group."""
     main.add_command(geocode_cmd)
+
+
+@click.command("export")
+@click.argument("name")
+@click.option(
+    "--gpkg",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The GeoPackage holding the layer.",
+)
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Output file: .parquet (GeoParquet), .fgb, .geojson or .shp.",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "gbk"], case_sensitive=False),
+    default="utf-8",
+    show_default=True,
+    help="Shapefile text encoding (written to the .cpg file).",
+)
+def export_cmd(name: str, gpkg: Path, to: Path, encoding: str) -> None:
+    """Export layer NAME to GeoParquet, FlatGeobuf, GeoJSON or Shapefile (atomically)."""
+    from baoshan_gis.layer_export import export_layer
+
+    click.echo(export_layer(gpkg, name, to, encoding=encoding).text())

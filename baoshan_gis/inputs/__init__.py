@@ -10,7 +10,7 @@ geocoded (:mod:`baoshan_gis.inputs.geocode`). :func:`read_any` picks the reader 
 | :mod:`~baoshan_gis.inputs.xlsx` | ``.xlsx`` (first sheet or ``sheet``), lon/lat columns |
 | :mod:`~baoshan_gis.inputs.shapefile` | ``.shp`` with sidecars (encoding checked) |
 | :mod:`~baoshan_gis.inputs.archive` | ``.zip`` holding one of the others |
-| :mod:`~baoshan_gis.inputs.ogr` | ``.geojson``/``.json``, ``.gpkg`` |
+| :mod:`~baoshan_gis.inputs.ogr` | ``.geojson``/``.json``, ``.fgb``, ``.gpkg`` |
 | :mod:`~baoshan_gis.inputs.geoparquet` | ``.parquet``/``.geoparquet`` (GeoParquet with a CRS) |
 | :mod:`~baoshan_gis.inputs.geocode` | addresses to points (Tianditu, Amap, Baidu, Nominatim) |
 | :mod:`~baoshan_gis.inputs.osm_extract` | OpenStreetMap extracts (``baoshan-gis osm import``) |

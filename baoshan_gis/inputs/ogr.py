@@ -1,4 +1,4 @@
-"""GeoJSON and GeoPackage inputs, read through GDAL (pyogrio)."""
+"""GeoJSON, FlatGeobuf and GeoPackage inputs, read through GDAL (pyogrio)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import geopandas as gpd
 from baoshan_gis._errors import DataImportError, EncodingProblem
 from baoshan_gis.inputs._common import ReadOptions, check_text, first_line
 
-SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".gpkg")
+SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".fgb", ".gpkg")
 
 
 def read_ogr(
@@ -68,7 +68,7 @@ def read_gpkg(path: Path, opts: ReadOptions, warnings: list[str]) -> gpd.GeoData
 
 
 def read(path: Path, opts: ReadOptions, warnings: list[str]) -> gpd.GeoDataFrame:
-    """GeoJSON or GeoPackage, by suffix."""
+    """GeoJSON, FlatGeobuf or GeoPackage, by suffix."""
     if path.suffix.lower() == ".gpkg":
         return read_gpkg(path, opts, warnings)
     return read_geojson(path, opts, warnings)
