@@ -144,6 +144,7 @@ def import_layer(
     layer: str | None = None,
     sheet: str | None = None,
     replace: bool = False,
+    append: bool = False,
     geocode: GeocodeOptions | None = None,
     create: bool = False,
 ) -> ImportReport:
@@ -176,6 +177,11 @@ def import_layer(
         Which sheet of an Excel workbook to import (default: the first).
     replace
         Overwrite an existing layer of the same name.
+    append
+        Merge into an existing layer: rows whose ``name_zh`` is already there replace those, the
+        others are added. With ``replace`` or ``append``, rows of ``<name>_unplaced`` (such as the
+        plan's incubators) whose ``name_zh`` is now placed leave that table, and their attributes
+        fill the fields the file left empty.
     geocode
         Geocode the address column of a table (CSV, Excel) instead of reading coordinates
         (:mod:`baoshan_gis.inputs.geocode`); rows that cannot be placed go to the attribute table
@@ -203,14 +209,16 @@ def import_layer(
     """
     _gpkg.check_layer_name(name)
     gpkg_path = Path(gpkg)
-    unplaced_name = f"{name}_unplaced" if geocode is not None else None
-    if unplaced_name is not None:
-        _gpkg.check_layer_name(unplaced_name)
+    unplaced_name = f"{name}_unplaced"
     try:
         existing = [] if create and not gpkg_path.exists() else _gpkg.layer_names(gpkg_path)
     except sqlite3.DatabaseError as exc:
         raise InvalidInput(f"{gpkg_path.name!r} is not a GeoPackage ({exc})") from None
-    if name in existing and not replace:
+    if unplaced_name not in existing and geocode is None:
+        unplaced_name = None
+    else:
+        _gpkg.check_layer_name(unplaced_name)
+    if name in existing and not (replace or append):
         raise LayerExists(
             f"layer {name!r} already exists in {gpkg_path.name!r}; use --replace to overwrite "
             "it or choose another --name"
@@ -261,21 +269,47 @@ def import_layer(
     if geocode is not None:
         parameters.update(address_col=geocode.address_col, provider=geocode.provider,
                           base_url=geocode.base_url)
+    moved: list[str] = []
+    new_unplaced = _unplaced_table(unplaced, path.name) if unplaced is not None else None
+    if unplaced_name is not None and unplaced_name in existing:
+        frame, new_unplaced, moved = _move_out_of_unplaced(
+            frame, _gpkg.read_layer(gpkg_path, unplaced_name), new_unplaced
+        )
+    if append and name in existing:
+        old = _gpkg.read_layer(gpkg_path, name)
+        frame, _, _ = _move_out_of_unplaced(frame, pd.DataFrame(old), None)  # keep its fields
+        keep = old.loc[~old["name_zh"].isin(frame["name_zh"].dropna())]
+        frame = gpd.GeoDataFrame(pd.concat([keep, frame], ignore_index=True), crs=WGS84)
+    meta = _gpkg.read_meta(gpkg_path).get(name, {}) if name in existing else {}
+    plan_layer = meta.get("kind") == "plan"
     with _gpkg.atomic_path(gpkg_path) as tmp:
         _gpkg.write_frame(tmp, frame, name, description=f"imported from {path.name}")
-        if unplaced_name is not None and unplaced is not None and (
-            len(unplaced) or unplaced_name in existing
+        if unplaced_name is not None and new_unplaced is not None and (
+            len(new_unplaced) or unplaced_name in existing
         ):
             _gpkg.write_frame(
-                tmp, _unplaced_table(unplaced, path.name), unplaced_name,
-                description=f"rows of {path.name} that {geocode.provider if geocode else ''} "
-                "could not place (reason in 'reason'); never given a guessed point",
+                tmp, new_unplaced, unplaced_name,
+                description="rows not placed yet (reason in 'reason'); never a guessed point",
             )
-        _gpkg.delete_style(tmp, name)
-        _gpkg.write_meta(
-            tmp, name, title_zh=f"导入数据（{path.name}）", title_en=f"Imported from {path.name}",
-            kind="import",
-            source=path.name, parameters={k: v for k, v in parameters.items() if v is not None},
+        params = {k: v for k, v in parameters.items() if v is not None}
+        if plan_layer:  # a catalogue layer (incubators) keeps its titles, style and provenance
+            _gpkg.write_meta(
+                tmp, name, title_zh=meta["title_zh"], title_en=meta["title_en"], kind="plan",
+                plan_ref=meta.get("plan_ref", ""), source=f"{meta.get('source', '')}; rows from "
+                f"{path.name}", licence=meta.get("licence", ""),
+                attribution=meta.get("attribution", ""), parameters=params,
+            )
+        else:
+            _gpkg.delete_style(tmp, name)
+            _gpkg.write_meta(
+                tmp, name, title_zh=f"导入数据（{path.name}）",
+                title_en=f"Imported from {path.name}", kind="import",
+                source=path.name, parameters=params,
+            )
+    if moved:
+        warnings.append(
+            f"{len(moved)} row(s) moved out of {unplaced_name!r} now that they are placed: "
+            + ", ".join(moved)
         )
     gtypes = tuple(sorted(set(frame.geometry.geom_type.dropna())))
     return ImportReport(
@@ -288,6 +322,30 @@ def import_layer(
             f"{result.stats.cached} address(es) from the cache" if result else ""
         ),
     )
+
+
+def _move_out_of_unplaced(
+    frame: gpd.GeoDataFrame, old: pd.DataFrame, new_unplaced: pd.DataFrame | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """Take the rows of ``old`` that ``frame`` now places (same ``name_zh``) out of it, filling
+    the fields ``frame`` left empty from them; the rest stays unplaced with ``new_unplaced``."""
+    placed_names = set(frame["name_zh"].dropna().astype(str))
+    hit = old["name_zh"].astype(str).isin(placed_names)
+    out = frame.copy()
+    skip = {"reason", "geometry_quality", "accuracy_m", "source", "geometry"}
+    by_name = old.loc[hit].drop_duplicates("name_zh").set_index("name_zh")
+    for col in (c for c in by_name.columns if c not in skip):
+        filler = out["name_zh"].map(by_name[col])
+        if col not in out.columns:
+            out[col] = filler
+            continue
+        empty = out[col].isna() | (out[col].astype("string").str.strip() == "")
+        out[col] = out[col].astype(object).where(~empty, filler)
+    rest = old.loc[~hit]
+    if new_unplaced is not None and len(new_unplaced):
+        rest = rest.loc[~rest["name_zh"].isin(new_unplaced["name_zh"].dropna())]
+        rest = pd.concat([rest, new_unplaced], ignore_index=True)
+    return out, rest.reset_index(drop=True), sorted(old.loc[hit, "name_zh"].astype(str))
 
 
 def _unplaced_table(unplaced: pd.DataFrame, filename: str) -> pd.DataFrame:

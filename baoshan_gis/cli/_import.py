@@ -116,6 +116,12 @@ def _echo(report: Any) -> None:
     help="Layer of a multi-layer GeoPackage, or shapefile stem inside a zip.",
 )
 @click.option("--replace", is_flag=True, help="Overwrite an existing layer of the same name.")
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Merge into the existing layer (same name_zh replaced, others added); rows "
+    "of <name>_unplaced now placed move into the layer.",
+)
 def import_cmd(
     file: Path,
     gpkg: Path,
@@ -133,6 +139,7 @@ def import_cmd(
     sheet: str | None,
     layer: str | None,
     replace: bool,
+    append: bool,
 ) -> None:
     """Import FILE (GeoPackage, GeoJSON, Shapefile or .zip of one, GeoParquet, CSV or Excel).
 
@@ -152,6 +159,7 @@ def import_cmd(
         layer=layer,
         sheet=sheet,
         replace=replace,
+        append=append,
         geocode=_geocode(address_col, provider, key, base_url, rate),
     )
     _echo(report)
