@@ -209,7 +209,7 @@ def import_layer(
     """
     _gpkg.check_layer_name(name)
     gpkg_path = Path(gpkg)
-    unplaced_name = f"{name}_unplaced"
+    unplaced_name: str | None = f"{name}_unplaced"
     try:
         existing = [] if create and not gpkg_path.exists() else _gpkg.layer_names(gpkg_path)
     except sqlite3.DatabaseError as exc:
@@ -217,7 +217,7 @@ def import_layer(
     if unplaced_name not in existing and geocode is None:
         unplaced_name = None
     else:
-        _gpkg.check_layer_name(unplaced_name)
+        _gpkg.check_layer_name(str(unplaced_name))
     if name in existing and not (replace or append):
         raise LayerExists(
             f"layer {name!r} already exists in {gpkg_path.name!r}; use --replace to overwrite "
