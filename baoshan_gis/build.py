@@ -419,6 +419,10 @@ def build_geopackage(
                 if ldef.build.get("recipe") == "unplaced":
                     _gpkg.write_frame(tmp, unplaced_rows(ldef), f"{name}_unplaced",
                                       description=f"{ldef.title}: named by the plan, not located")
+                    _gpkg.write_meta(tmp, f"{name}_unplaced", title_zh=f"{ldef.title_zh}（未定位）",
+                                     title_en=f"{ldef.title_en}: not located yet", kind="plan",
+                                     plan_ref=ldef.plan_ref, source=ldef.source,
+                                     licence=ldef.licence, attribution=ldef.attribution)
                 gtype = ldef.geometry_type if ldef.is_spatial else "table"
                 summary.append((name, ldef.title, gtype, len(frame)))
     except OSError as exc:

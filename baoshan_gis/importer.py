@@ -291,6 +291,11 @@ def import_layer(
                 tmp, new_unplaced, unplaced_name,
                 description="rows not placed yet (reason in 'reason'); never a guessed point",
             )
+            if not plan_layer:
+                _gpkg.write_meta(
+                    tmp, unplaced_name, title_zh=f"未定位（{path.name}）",
+                    title_en=f"Not placed from {path.name}", kind="import", source=path.name,
+                )
         params = {k: v for k, v in parameters.items() if v is not None}
         if plan_layer:  # a catalogue layer (incubators) keeps its titles, style and provenance
             _gpkg.write_meta(

@@ -434,3 +434,19 @@ def test_xlsx_address_column_is_geocoded(server, target, tmp_path):
     )
     assert report.count == 1
     assert report.unplaced == ["row 3 '无此地址': no match (结果为空)"]
+
+
+def test_rate_limit_spaces_requests(server, target, tmp_path):
+    opts = GeocodeOptions(
+        address_col="地址",
+        provider="nominatim",
+        base_url=server.url,
+        cache_dir=tmp_path / "cache",
+        rate_per_s=10.0,
+    )
+    start = time.monotonic()
+    import_layer(
+        target, _csv(tmp_path, [GOOD, "测试路7号", "测试路8号"]), name="rated", geocode=opts
+    )
+    assert len(server.requests) == 3
+    assert time.monotonic() - start >= 0.2  # three requests at most 10 per second
