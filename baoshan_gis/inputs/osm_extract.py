@@ -143,16 +143,14 @@ def _scan(path: Path) -> dict[str, Any]:
                 if len(coords) < 2:
                     skipped += 1
                     continue
-                roads.append(
-                    {
-                        "osm_id": int(obj.id),
-                        "name_zh": tags.get("name:zh") or tags["name"],
-                        "name_en": tags.get("name:en", ""),
-                        "highway": tags["highway"],
-                        "ref": tags.get("ref", ""),
-                        "geometry": shapely.LineString(coords),
-                    }
-                )
+                roads.append({
+                    "osm_id": int(obj.id),
+                    "name_zh": tags.get("name:zh") or tags["name"],
+                    "name_en": tags.get("name:en", ""),
+                    "highway": tags["highway"],
+                    "ref": tags.get("ref", ""),
+                    "geometry": shapely.LineString(coords),
+                })
             elif obj.is_area():
                 tags = dict(obj.tags)
                 kind = _area_kind(tags)
@@ -163,26 +161,18 @@ def _scan(path: Path) -> dict[str, Any]:
                 except RuntimeError:
                     skipped += 1
                     continue
-                areas.append(
-                    {
-                        "osm_id": int(obj.orig_id()),
-                        "osm_type": "way" if obj.from_way() else "relation",
-                        "name_zh": tags.get("name:zh") or tags["name"],
-                        "name_en": tags.get("name:en", ""),
-                        "category": kind.split("=", 1)[1] if kind.startswith("amenity") else kind,
-                        "geometry": geom,
-                    }
-                )
+                areas.append({
+                    "osm_id": int(obj.orig_id()),
+                    "osm_type": "way" if obj.from_way() else "relation",
+                    "name_zh": tags.get("name:zh") or tags["name"],
+                    "name_en": tags.get("name:en", ""),
+                    "category": kind.split("=", 1)[1] if kind.startswith("amenity") else kind,
+                    "geometry": geom,
+                })
     except RuntimeError as exc:
         raise _open_error(path, exc) from exc
-    return {
-        "roads": roads,
-        "areas": areas,
-        "newest": newest,
-        "n_ways": n_ways,
-        "skipped": skipped,
-        "header_box": header_box,
-    }
+    return {"roads": roads, "areas": areas, "newest": newest, "n_ways": n_ways,
+            "skipped": skipped, "header_box": header_box}
 
 
 def _join(value: Any) -> Any:
@@ -239,9 +229,8 @@ def _graph(path: Path, network_type: str) -> tuple[gpd.GeoDataFrame, gpd.GeoData
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)  # osmnx notes on retain_all
             try:
-                graph = ox.graph_from_xml(
-                    filtered, bidirectional=network_type == "walk", simplify=True, retain_all=False
-                )
+                graph = ox.graph_from_xml(filtered, bidirectional=network_type == "walk",
+                                          simplify=True, retain_all=False)
             except Exception as exc:  # osmnx raises plain errors on empty graphs
                 raise DataImportError(
                     f"no {network_type} network could be built from {path.name!r}: {exc}"
@@ -284,25 +273,18 @@ def read_osm_extract(
     unknown = [t for t in network_types if t not in GRAPH_LAYERS]
     if unknown:
         raise DataImportError(
-            f"unknown network type(s) {unknown}; valid: {', '.join(GRAPH_LAYERS)}"
-        )
+            f"unknown network type(s) {unknown}; valid: {', '.join(GRAPH_LAYERS)}")
     scan = _scan(src)
     if scan["n_ways"] == 0:
         raise DataImportError(
             f"{src.name!r} holds no OSM ways (is it an OSM extract, and complete?): "
             "nothing to import"
         )
-    roads = (
-        gpd.GeoDataFrame(scan["roads"], geometry="geometry", crs=settings.WGS84)
-        if scan["roads"]
-        else _empty(["osm_id", "name_zh", "name_en", "highway", "ref"])
-    )
+    roads = gpd.GeoDataFrame(scan["roads"], geometry="geometry", crs=settings.WGS84) \
+        if scan["roads"] else _empty(["osm_id", "name_zh", "name_en", "highway", "ref"])
     roads["length_m"] = _metric_length(roads)
-    areas = (
-        gpd.GeoDataFrame(scan["areas"], geometry="geometry", crs=settings.WGS84)
-        if scan["areas"]
-        else _empty(["osm_id", "osm_type", "name_zh", "name_en", "category"])
-    )
+    areas = gpd.GeoDataFrame(scan["areas"], geometry="geometry", crs=settings.WGS84) \
+        if scan["areas"] else _empty(["osm_id", "osm_type", "name_zh", "name_en", "category"])
     graphs = {}
     for kind in network_types:
         built = _graph(src, kind)
@@ -315,31 +297,18 @@ def read_osm_extract(
             f"(bounds {_fmt_box(shapely.bounds(district))}): nothing imported"
         )
     snapshot = scan["newest"].date().isoformat() if scan["newest"] is not None else "unknown"
-    return OSMExtract(
-        path=src,
-        snapshot=snapshot,
-        bbox=extent,
-        roads=roads,
-        areas=areas,
-        graphs=graphs,
-        skipped_ways=scan["skipped"],
-    )
+    return OSMExtract(path=src, snapshot=snapshot, bbox=extent, roads=roads, areas=areas,
+                      graphs=graphs, skipped_ways=scan["skipped"])
 
 
 def _empty(columns: list[str]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {c: pd.Series(dtype=object) for c in columns},
-        geometry=gpd.GeoSeries([], crs=settings.WGS84),
-        crs=settings.WGS84,
-    )
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns},
+                            geometry=gpd.GeoSeries([], crs=settings.WGS84), crs=settings.WGS84)
 
 
-def _extent(
-    header_box: Any,
-    roads: gpd.GeoDataFrame,
-    areas: gpd.GeoDataFrame,
-    graphs: dict[str, tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]],
-) -> tuple[float, float, float, float]:
+def _extent(header_box: Any, roads: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
+            graphs: dict[str, tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]]
+            ) -> tuple[float, float, float, float]:
     with contextlib.suppress(Exception):
         if header_box.valid():
             bl, tr = header_box.bottom_left, header_box.top_right

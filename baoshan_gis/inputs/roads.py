@@ -35,23 +35,16 @@ def _read(path: Path) -> gpd.GeoDataFrame:
         from baoshan_gis.osm_layers import extract_frames, layer_frames
 
         extract = read_osm_extract(path, network_types=())
-        return layer_frames(
-            extract_frames(extract),
-            snapshot=extract.snapshot,
-            origin=f"OpenStreetMap extract {path.name}",
-        )["roads"]
+        return layer_frames(extract_frames(extract), snapshot=extract.snapshot,
+                            origin=f"OpenStreetMap extract {path.name}")["roads"]
     try:
         frame = pyogrio.read_dataframe(path)
     except Exception as exc:  # GDAL's errors are plain
-        raise DataImportError(
-            f"cannot read roads file {path.name!r}: {str(exc).strip()}; give a "
-            "GeoJSON, GeoPackage, Shapefile or OSM file of road lines"
-        ) from exc
+        raise DataImportError(f"cannot read roads file {path.name!r}: {str(exc).strip()}; give a "
+                              "GeoJSON, GeoPackage, Shapefile or OSM file of road lines") from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None:
-        raise DataImportError(
-            f"roads file {path.name!r} has no geometry or no CRS: give road "
-            "lines with a CRS (e.g. EPSG:4326 or EPSG:4490)"
-        )
+        raise DataImportError(f"roads file {path.name!r} has no geometry or no CRS: give road "
+                              "lines with a CRS (e.g. EPSG:4326 or EPSG:4490)")
     return frame
 
 
@@ -83,24 +76,20 @@ def read_roads(path: str | os.PathLike[str], *, wanted: list[str]) -> gpd.GeoDat
     hit["name_zh"] = names[hit.index]
     hit = hit.explode(index_parts=False).reset_index(drop=True)
     hit = hit[shapely.length(hit.geometry.to_numpy()) > 0]
-    out = gpd.GeoDataFrame(
-        {"name_zh": hit["name_zh"]}, geometry=hit.geometry.values, crs=settings.WGS84
-    )
-    for col, default in (
-        ("name_en", "(no English name in the roads file)"),
-        ("category", "road"),
-        ("plan_ref", "基础数据 base data"),
-        ("status", "existing"),
-        ("source", f"roads file {src.name}"),
-        ("geometry_quality", "approximate"),
-        ("accuracy_m", DEFAULT_ACCURACY_M),
-    ):
+    out = gpd.GeoDataFrame({"name_zh": hit["name_zh"]}, geometry=hit.geometry.values,
+                           crs=settings.WGS84)
+    for col, default in (("name_en", "(no English name in the roads file)"),
+                         ("category", "road"), ("plan_ref", "基础数据 base data"),
+                         ("status", "existing"), ("source", f"roads file {src.name}"),
+                         ("geometry_quality", "approximate"),
+                         ("accuracy_m", DEFAULT_ACCURACY_M)):
         given = hit[col] if col in hit.columns else pd.Series([None] * len(hit))
         out[col] = given.where(given.notna() & (given.astype(str) != ""), default).to_numpy()
     out["accuracy_m"] = out["accuracy_m"].astype(float)
     out["highway"] = hit["highway"].astype(str).to_numpy() if "highway" in hit else ""
     out["ref"] = hit["ref"].fillna("").astype(str).to_numpy() if "ref" in hit else ""
-    out["osm_id"] = pd.array(hit["osm_id"] if "osm_id" in hit else [None] * len(hit), dtype="Int64")
+    out["osm_id"] = pd.array(hit["osm_id"] if "osm_id" in hit else [None] * len(hit),
+                             dtype="Int64")
     out["length_m"] = out.geometry.to_crs(settings.METRIC_CRS).length.to_numpy()
     out = out.set_geometry(shapely.set_precision(out.geometry.values, 1e-7))
     lead = list(settings.TRUTH_FIELDS)
