@@ -78,3 +78,7 @@ class OfflineError(BaoshanGISError, RuntimeError):
 
 class BuildError(BaoshanGISError, RuntimeError):
     """The GeoPackage could not be built; nothing was written at the target path."""
+
+
+class GeocoderRefused(InvalidInput):
+    """A geocoding provider refused the work (bad key, exhausted quota, unreachable)."""

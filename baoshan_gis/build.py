@@ -22,7 +22,7 @@ import shapely
 from baoshan_gis import gpkg as _gpkg
 from baoshan_gis import settings
 from baoshan_gis._errors import BuildError, CatalogueError
-from baoshan_gis.catalogue import LayerDef, load_catalogue
+from baoshan_gis.catalogue import LayerDef, load_catalogue, unplaced_layer, unplaced_rows
 from baoshan_gis.qgis_style import qml_for
 from baoshan_gis.recipes import RecipeContext, place, to_metric, to_wgs84
 from baoshan_gis.style import layer_style
@@ -336,6 +336,8 @@ def build_layers(
                 frame = _osm_table(ldef, roads)
             elif recipe == "table":
                 frame = pd.DataFrame([{k: v for k, v in f.items()} for f in ldef.features])
+            elif recipe == "unplaced":
+                frame = unplaced_layer(ldef)
             elif recipe == "features":
                 if ctx is None:
                     raise CatalogueError(f"{name}: curated layers need metro_stations built first")
@@ -414,6 +416,13 @@ def build_geopackage(
                 )
                 if ldef.is_spatial:
                     _gpkg.write_style(tmp, name, qml_for(layer_style(name)), description=ldef.title)
+                if ldef.build.get("recipe") == "unplaced":
+                    _gpkg.write_frame(tmp, unplaced_rows(ldef), f"{name}_unplaced",
+                                      description=f"{ldef.title}: named by the plan, not located")
+                    _gpkg.write_meta(tmp, f"{name}_unplaced", title_zh=f"{ldef.title_zh}（未定位）",
+                                     title_en=f"{ldef.title_en}: not located yet", kind="plan",
+                                     plan_ref=ldef.plan_ref, source=ldef.source,
+                                     licence=ldef.licence, attribution=ldef.attribution)
                 gtype = ldef.geometry_type if ldef.is_spatial else "table"
                 summary.append((name, ldef.title, gtype, len(frame)))
     except OSError as exc:

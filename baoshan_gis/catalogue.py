@@ -135,3 +135,34 @@ def get_layer_def(name: str, folder: Path | None = None) -> LayerDef:
             f"no layer named {name!r} in the catalogue; known layers: {', '.join(cat)}"
         )
     return cat[name]
+
+
+def unplaced_rows(ldef: LayerDef) -> Any:
+    """The features of a layer built with ``recipe = "unplaced"``, as its ``<name>_unplaced``
+    attribute table: the truth fields (no geometry, so no quality or accuracy), the layer's fields
+    and the ``reason`` they are not placed."""
+    import pandas as pd
+
+    cols = [*settings.TRUTH_FIELDS, *(f.name for f in ldef.fields), "reason"]
+    rows = []
+    for feat in ldef.features:
+        row = {c: feat.get(c) for c in cols}
+        row["plan_ref"] = feat.get("plan_ref") or ldef.plan_ref
+        row["source"] = feat.get("source") or f"plan text {row['plan_ref']}"
+        row["geometry_quality"], row["accuracy_m"] = None, None
+        row["reason"] = feat.get("reason") or "the plan gives no address and none is known offline"
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["accuracy_m"] = frame["accuracy_m"].astype("float64")
+    for f in ldef.fields:
+        if f.type == "int":
+            frame[f.name] = frame[f.name].astype("Int64")
+    return frame
+
+
+def unplaced_layer(ldef: LayerDef) -> Any:
+    """The (empty) feature layer of a ``recipe = "unplaced"`` definition, with its columns."""
+    import geopandas as gpd
+
+    table = unplaced_rows(ldef).drop(columns=["reason"]).iloc[0:0]
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([], crs=settings.WGS84))

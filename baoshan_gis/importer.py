@@ -1,10 +1,12 @@
 """Import a planner's own data (incubator lists, parks, zones) as a layer of the GeoPackage.
 
 Supported inputs: GeoPackage (one layer, or the one named with ``layer``), GeoJSON, Shapefile
-(``.shp`` with its sidecar files, or all of them in a ``.zip``) and CSV with longitude/latitude
-columns. The import is all-or-nothing: it writes to a temporary copy of the GeoPackage and
-moves it into place only when everything succeeded, so a failed import leaves the file
-byte-for-byte as it was.
+(``.shp`` with its sidecar files, or all of them in a ``.zip``), GeoParquet, and CSV or Excel
+(``.xlsx``) with longitude/latitude columns. Each format has its reader module in
+:mod:`baoshan_gis.inputs`; this module runs the checks common to all of them and writes the
+layer. The import is all-or-nothing: it writes to a temporary copy of the GeoPackage and moves it
+into place only when everything succeeded, so a failed import leaves the file byte-for-byte as it
+was.
 
 What the import checks, in order (each failure raises one of the package's errors with a one-line
 message naming the option that fixes it):
@@ -34,12 +36,8 @@ rather than guessed, and the report lists them so the planner can fill them in.
 
 from __future__ import annotations
 
-import codecs
-import io
 import os
 import sqlite3
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,10 +50,16 @@ from baoshan_gis import gpkg as _gpkg
 from baoshan_gis._errors import (
     CRSError,
     DataImportError,
-    EncodingProblem,
     InvalidInput,
     LayerExists,
 )
+from baoshan_gis.inputs import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # re-exported
+from baoshan_gis.inputs import ReadOptions, read_any, read_table
+from baoshan_gis.inputs._common import LAT_NAMES as LAT_NAMES  # re-exported
+from baoshan_gis.inputs._common import LON_NAMES as LON_NAMES  # re-exported
+from baoshan_gis.inputs._common import check_codec
+from baoshan_gis.inputs._crs import check_gauss_kruger
+from baoshan_gis.inputs.geocode import GeocodeOptions, GeocodeResult, geocode_table
 from baoshan_gis.settings import (
     DISTRICT_BOUNDS,
     FAR_FROM_DISTRICT_M,
@@ -66,23 +70,9 @@ from baoshan_gis.settings import (
     WGS84,
 )
 
-#: File endings the importer reads.
-SUPPORTED_SUFFIXES: tuple[str, ...] = (
-    ".gpkg", ".geojson", ".json", ".shp", ".zip", ".csv", ".tsv", ".txt",
-)
-#: Column names recognised as longitude / latitude in a CSV (compared case-insensitively).
-LON_NAMES: tuple[str, ...] = ("lon", "lng", "long", "longitude", "x", "经度", "东经")
-LAT_NAMES: tuple[str, ...] = ("lat", "latitude", "y", "纬度", "北纬")
 #: Columns copied into an empty ``name_zh`` (the file's own names, not invented ones).
 NAME_ALIASES: tuple[str, ...] = ("name", "名称", "名字", "name_cn", "中文名", "title")
 
-# dBASE language-driver ids (byte 29 of a .dbf header) that name an encoding unambiguously.
-_LDID_CODECS: dict[int, str] = {
-    0x01: "cp437", 0x02: "cp850", 0x03: "cp1252", 0x4D: "cp936", 0x4E: "cp949",
-    0x4F: "cp950", 0x78: "cp950", 0x79: "cp949", 0x7A: "cp936", 0x7B: "cp932", 0x7C: "cp874",
-}
-# Encodings suggested when text is not valid in the declared one (Chinese data first).
-_GUESS_CODECS: tuple[str, ...] = ("gbk", "gb18030", "big5")
 _RESERVED_COLUMNS = {"fid": "fid_orig", "geom": "geom_orig"}
 
 
@@ -112,6 +102,9 @@ class ImportReport:
     converted_from: str | None = None
     source_file: str = ""
     geometry_types: tuple[str, ...] = ()
+    unplaced: list[str] = field(default_factory=list)
+    unplaced_table: str | None = None
+    geocoded: str = ""
 
     def text(self) -> str:
         """One-line summary for the terminal."""
@@ -124,6 +117,11 @@ class ImportReport:
             parts.append(f"converted from {self.converted_from.upper()} to WGS84, originals kept")
         parts.append(f"{self.repaired} invalid geometr{'y' if self.repaired == 1 else 'ies'} "
                      "repaired")
+        if self.geocoded:
+            parts.append(self.geocoded)
+        if self.unplaced_table:
+            parts.append(f"{len(self.unplaced)} row(s) unplaced, kept in table "
+                         f"{self.unplaced_table!r}")
         if self.warnings:
             parts.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''}")
         return "; ".join(parts)
@@ -144,7 +142,11 @@ def import_layer(
     lon_col: str | None = None,
     lat_col: str | None = None,
     layer: str | None = None,
+    sheet: str | None = None,
     replace: bool = False,
+    append: bool = False,
+    geocode: GeocodeOptions | None = None,
+    create: bool = False,
 ) -> ImportReport:
     """Import ``file`` as layer ``name`` of the existing GeoPackage ``gpkg`` (atomically).
 
@@ -171,8 +173,21 @@ def import_layer(
         lat/latitude/y/纬度) when not given.
     layer
         Which layer of a multi-layer GeoPackage (or which shapefile in a zip) to import.
+    sheet
+        Which sheet of an Excel workbook to import (default: the first).
     replace
         Overwrite an existing layer of the same name.
+    append
+        Merge into an existing layer: rows whose ``name_zh`` is already there replace those, the
+        others are added. With ``replace`` or ``append``, rows of ``<name>_unplaced`` (such as the
+        plan's incubators) whose ``name_zh`` is now placed leave that table, and their attributes
+        fill the fields the file left empty.
+    geocode
+        Geocode the address column of a table (CSV, Excel) instead of reading coordinates
+        (:mod:`baoshan_gis.inputs.geocode`); rows that cannot be placed go to the attribute table
+        ``<name>_unplaced`` beside the layer, with the reason.
+    create
+        Create ``gpkg`` when it does not exist (``baoshan-gis geocode --out``).
 
     Returns
     -------
@@ -194,11 +209,16 @@ def import_layer(
     """
     _gpkg.check_layer_name(name)
     gpkg_path = Path(gpkg)
+    unplaced_name: str | None = f"{name}_unplaced"
     try:
-        existing = _gpkg.layer_names(gpkg_path)
+        existing = [] if create and not gpkg_path.exists() else _gpkg.layer_names(gpkg_path)
     except sqlite3.DatabaseError as exc:
         raise InvalidInput(f"{gpkg_path.name!r} is not a GeoPackage ({exc})") from None
-    if name in existing and not replace:
+    if unplaced_name not in existing and geocode is None:
+        unplaced_name = None
+    else:
+        _gpkg.check_layer_name(str(unplaced_name))
+    if name in existing and not (replace or append):
         raise LayerExists(
             f"layer {name!r} already exists in {gpkg_path.name!r}; use --replace to overwrite "
             "it or choose another --name"
@@ -206,22 +226,36 @@ def import_layer(
     conversion = _check_source_crs(source_crs)
     target_crs = _parse_crs(crs) if crs is not None else None
     if encoding is not None:
-        _check_codec(encoding)
+        check_codec(encoding)
     path = Path(file)
     if not path.is_file():
         raise DataImportError(f"input file {str(path)!r} does not exist")
 
     warnings: list[str] = []
-    frame = _read_any(
-        path, encoding=encoding, lon_col=lon_col, lat_col=lat_col, layer=layer,
-        crs_given=target_crs is not None, conversion=conversion, warnings=warnings,
+    options = ReadOptions(
+        encoding=encoding, lon_col=lon_col, lat_col=lat_col, layer=layer, sheet=sheet,
+        crs_given=target_crs is not None, conversion=conversion,
     )
-    frame = _apply_crs(frame, path.name, target_crs, warnings)
-    frame = _drop_missing_geometry(frame, warnings)
-    if conversion is not None:
-        frame = _convert_offset(frame, conversion)
-    elif frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(WGS84)
+    unplaced: pd.DataFrame | None = None
+    result: GeocodeResult | None = None
+    if geocode is not None:
+        result = geocode_table(read_table(path, options), geocode, filename=path.name)
+        frame, unplaced = result.placed, result.unplaced
+        if len(frame) == 0:
+            shown = "; ".join(result.lines[:5]) + (" ..." if len(result.lines) > 5 else "")
+            raise DataImportError(
+                f"no address of {path.name!r} could be placed by {result.provider} ({shown}); "
+                "the answers are cached, the GeoPackage was not changed"
+            )
+    else:
+        frame = read_any(path, options, warnings)
+        frame = _apply_crs(frame, path.name, target_crs, warnings)
+        check_gauss_kruger(frame, path.name)
+        frame = _drop_missing_geometry(frame, warnings)
+        if conversion is not None:
+            frame = _convert_offset(frame, conversion)
+        elif frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(WGS84)
     frame, repaired = _repair(frame, warnings)
     _warn_far_away(frame, warnings)
     frame = _fix_columns(frame, warnings)
@@ -230,20 +264,113 @@ def import_layer(
     parameters: dict[str, Any] = {
         "file": path.name, "crs": crs, "encoding": encoding, "source_crs": conversion,
         "lon_col": lon_col, "lat_col": lat_col, "layer": layer, "repaired": repaired,
+        "sheet": sheet,
     }
+    if geocode is not None:
+        parameters.update(address_col=geocode.address_col, provider=geocode.provider,
+                          base_url=geocode.base_url)
+    moved: list[str] = []
+    new_unplaced = _unplaced_table(unplaced, path.name) if unplaced is not None else None
+    if unplaced_name is not None and unplaced_name in existing:
+        frame, new_unplaced, moved = _move_out_of_unplaced(
+            frame, _gpkg.read_layer(gpkg_path, unplaced_name), new_unplaced
+        )
+    if append and name in existing:
+        old = _gpkg.read_layer(gpkg_path, name)
+        frame, _, _ = _move_out_of_unplaced(frame, pd.DataFrame(old), None)  # keep its fields
+        keep = old.loc[~old["name_zh"].isin(frame["name_zh"].dropna())]
+        frame = gpd.GeoDataFrame(pd.concat([keep, frame], ignore_index=True), crs=WGS84)
+    meta = _gpkg.read_meta(gpkg_path).get(name, {}) if name in existing else {}
+    plan_layer = meta.get("kind") == "plan"
     with _gpkg.atomic_path(gpkg_path) as tmp:
         _gpkg.write_frame(tmp, frame, name, description=f"imported from {path.name}")
-        _gpkg.delete_style(tmp, name)
-        _gpkg.write_meta(
-            tmp, name, title_zh=f"导入数据（{path.name}）", title_en=f"Imported from {path.name}",
-            kind="import",
-            source=path.name, parameters={k: v for k, v in parameters.items() if v is not None},
+        if unplaced_name is not None and new_unplaced is not None and (
+            len(new_unplaced) or unplaced_name in existing
+        ):
+            _gpkg.write_frame(
+                tmp, new_unplaced, unplaced_name,
+                description="rows not placed yet (reason in 'reason'); never a guessed point",
+            )
+            if not plan_layer:
+                _gpkg.write_meta(
+                    tmp, unplaced_name, title_zh=f"未定位（{path.name}）",
+                    title_en=f"Not placed from {path.name}", kind="import", source=path.name,
+                )
+        params = {k: v for k, v in parameters.items() if v is not None}
+        if plan_layer:  # a catalogue layer (incubators) keeps its titles, style and provenance
+            _gpkg.write_meta(
+                tmp, name, title_zh=meta["title_zh"], title_en=meta["title_en"], kind="plan",
+                plan_ref=meta.get("plan_ref", ""), source=f"{meta.get('source', '')}; rows from "
+                f"{path.name}", licence=meta.get("licence", ""),
+                attribution=meta.get("attribution", ""), parameters=params,
+            )
+        else:
+            _gpkg.delete_style(tmp, name)
+            _gpkg.write_meta(
+                tmp, name, title_zh=f"导入数据（{path.name}）",
+                title_en=f"Imported from {path.name}", kind="import",
+                source=path.name, parameters=params,
+            )
+    if moved:
+        warnings.append(
+            f"{len(moved)} row(s) moved out of {unplaced_name!r} now that they are placed: "
+            + ", ".join(moved)
         )
     gtypes = tuple(sorted(set(frame.geometry.geom_type.dropna())))
     return ImportReport(
         name=name, count=len(frame), repaired=repaired, warnings=warnings,
         converted_from=conversion, source_file=path.name, geometry_types=gtypes,
+        unplaced=result.lines if result else [],
+        unplaced_table=unplaced_name if result is not None and result.lines else None,
+        geocoded=(
+            f"geocoded with {result.provider}: {result.stats.requests} request(s), "
+            f"{result.stats.cached} address(es) from the cache" if result else ""
+        ),
     )
+
+
+def _move_out_of_unplaced(
+    frame: gpd.GeoDataFrame, old: pd.DataFrame, new_unplaced: pd.DataFrame | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """Take the rows of ``old`` that ``frame`` now places (same ``name_zh``) out of it, filling
+    the fields ``frame`` left empty from them; the rest stays unplaced with ``new_unplaced``."""
+    placed_names = set(frame["name_zh"].dropna().astype(str))
+    hit = old["name_zh"].astype(str).isin(placed_names)
+    out = frame.copy()
+    skip = {"reason", "geometry_quality", "accuracy_m", "source", "geometry"}
+    by_name = old.loc[hit].drop_duplicates("name_zh").set_index("name_zh")
+    for col in (c for c in by_name.columns if c not in skip):
+        filler = out["name_zh"].map(by_name[col])
+        if col not in out.columns:
+            out[col] = filler
+            continue
+        empty = out[col].isna() | (out[col].astype("string").str.strip() == "")
+        out[col] = out[col].astype(object).where(~empty, filler)
+    rest = old.loc[~hit]
+    if new_unplaced is not None and len(new_unplaced):
+        rest = rest.loc[~rest["name_zh"].isin(new_unplaced["name_zh"].dropna())]
+        rest = pd.concat([rest, new_unplaced], ignore_index=True)
+    return out, rest.reset_index(drop=True), sorted(old.loc[hit, "name_zh"].astype(str))
+
+
+def _unplaced_table(unplaced: pd.DataFrame, filename: str) -> pd.DataFrame:
+    """The unplaced rows with the truth fields the file tells (no geometry, no accuracy)."""
+    out = pd.DataFrame(unplaced).copy()
+    if "name_zh" not in out.columns:
+        alias = next((a for a in NAME_ALIASES if a in out.columns), None)
+        out["name_zh"] = out[alias].astype("string") if alias else pd.NA
+    if "source" not in out.columns:
+        out["source"] = filename
+    for fld in TRUTH_FIELDS:
+        if fld not in out.columns:
+            out[fld] = pd.Series([None] * len(out), index=out.index, dtype="string")
+    out["geometry_quality"] = pd.Series([None] * len(out), index=out.index, dtype="string")
+    out["accuracy_m"] = np.nan
+    cols = [*TRUTH_FIELDS, "reason", *[c for c in out.columns
+                                       if c not in TRUTH_FIELDS and c != "reason"]]
+    if len(out.columns) == 0 or len(out) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in [*TRUTH_FIELDS, "reason"]})
+    return out[cols]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -277,357 +404,8 @@ def _parse_crs(crs: str) -> Any:
         ) from None
 
 
-def _check_codec(encoding: str) -> str:
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise EncodingProblem(
-            f"unknown --encoding {encoding!r}; use e.g. utf-8, gbk or gb18030"
-        ) from None
-
-
 # ----------------------------------------------------------------------------------------------
-# readers
-
-
-def _read_any(
-    path: Path, *, encoding: str | None, lon_col: str | None, lat_col: str | None,
-    layer: str | None, crs_given: bool, conversion: str | None, warnings: list[str],
-) -> gpd.GeoDataFrame:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        return _read_csv(path, encoding=encoding, lon_col=lon_col, lat_col=lat_col,
-                         crs_given=crs_given, conversion=conversion, warnings=warnings)
-    if suffix == ".zip":
-        return _read_zip(path, encoding=encoding, lon_col=lon_col, lat_col=lat_col, layer=layer,
-                         crs_given=crs_given, conversion=conversion, warnings=warnings)
-    if suffix == ".shp":
-        return _read_shapefile(path, encoding=encoding)
-    if suffix in (".geojson", ".json"):
-        return _check_text(_read_ogr(path, encoding=encoding), path.name, encoding)
-    if suffix == ".gpkg":
-        return _read_gpkg(path, layer=layer)
-    raise DataImportError(
-        f"cannot import {path.name!r}: unsupported file type {suffix or '(none)'!r}; supported: "
-        f"{', '.join(SUPPORTED_SUFFIXES)}"
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _read_ogr(path: Path, *, layer: str | None = None, encoding: str | None = None
-              ) -> gpd.GeoDataFrame:
-    import pyogrio
-    from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
-
-    try:
-        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, fid_as_index=False)
-    except UnicodeDecodeError as exc:
-        raise EncodingProblem(
-            f"text in {path.name!r} is not valid {encoding or 'UTF-8'} ({exc.reason}); give the "
-            "right one with --encoding (e.g. --encoding gbk)"
-        ) from None
-    except (DataSourceError, DataLayerError, FieldError, GeometryError) as exc:
-        raise DataImportError(f"cannot read {path.name!r}: {_first_line(exc)}") from None
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise DataImportError(
-            f"{path.name!r} has no geometry column; for a table with coordinates use a CSV with "
-            "--lon-col/--lat-col"
-        )
-    if len(frame) == 0:
-        raise DataImportError(f"{path.name!r} has no features; nothing to import")
-    return frame
-
-
-def _check_text(frame: gpd.GeoDataFrame, filename: str, encoding: str | None
-                ) -> gpd.GeoDataFrame:
-    """Refuse frames whose text holds U+FFFD, the mark of bytes that did not decode."""
-    bad_cols = []
-    for col in frame.columns:
-        if col == frame.geometry.name:
-            continue
-        if "\ufffd" in str(col):
-            bad_cols.append(str(col))
-            continue
-        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-            values = frame[col].dropna().astype(str)
-            if values.str.contains("\ufffd", regex=False).any():
-                bad_cols.append(str(col))
-    if bad_cols:
-        raise EncodingProblem(
-            f"text in {filename!r} (columns {', '.join(bad_cols)}) did not decode as "
-            f"{encoding or 'the declared encoding'}; give the right one with --encoding "
-            "(e.g. --encoding gbk)"
-        )
-    return frame
-
-
-def _read_gpkg(path: Path, *, layer: str | None) -> gpd.GeoDataFrame:
-    import pyogrio
-    from pyogrio.errors import DataSourceError
-
-    try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
-    except DataSourceError as exc:
-        raise DataImportError(f"cannot read {path.name!r}: {_first_line(exc)}") from None
-    if not layers:
-        raise DataImportError(f"{path.name!r} has no layers; nothing to import")
-    if layer is None:
-        if len(layers) > 1:
-            raise DataImportError(
-                f"{path.name!r} has {len(layers)} layers ({', '.join(layers)}); choose one with "
-                "--layer NAME"
-            )
-        layer = layers[0]
-    elif layer not in layers:
-        raise DataImportError(
-            f"no layer {layer!r} in {path.name!r}; layers: {', '.join(layers)}"
-        )
-    return _read_ogr(path, layer=layer)
-
-
-def _find_sidecar(shp: Path, suffix: str) -> Path | None:
-    for candidate in shp.parent.glob(f"{shp.stem}.*"):
-        if candidate.suffix.lower() == suffix and candidate.stem == shp.stem:
-            return candidate
-    return None
-
-
-def _dbf_text_values(dbf: Path) -> tuple[list[bytes], list[bytes]]:
-    """Raw bytes of the field names and of every character field value of a dBASE file."""
-    data = dbf.read_bytes()
-    if len(data) < 32:
-        return [], []
-    n_records = int.from_bytes(data[4:8], "little")
-    header_len = int.from_bytes(data[8:10], "little")
-    record_len = int.from_bytes(data[10:12], "little")
-    names: list[bytes] = []
-    fields: list[tuple[int, int]] = []  # (offset in record, length) of character fields
-    offset = 1  # deletion flag
-    pos = 32
-    while pos + 32 <= header_len and data[pos] != 0x0D:
-        desc = data[pos:pos + 32]
-        names.append(desc[:11].split(b"\x00", 1)[0])
-        length = desc[16]
-        if desc[11:12] == b"C":
-            fields.append((offset, length))
-        offset += length
-        pos += 32
-    values: list[bytes] = []
-    for i in range(n_records):
-        start = header_len + i * record_len
-        record = data[start:start + record_len]
-        if len(record) < record_len:
-            break
-        for off, length in fields:
-            value = record[off:off + length].rstrip(b" \x00")
-            if value:
-                values.append(value)
-    return names, values
-
-
-def _cpg_codec(cpg: Path) -> str:
-    text = cpg.read_text(encoding="ascii", errors="replace").strip()
-    upper = text.upper()
-    if upper.startswith("ANSI "):
-        upper = upper[5:].strip()
-    if upper.isdigit():
-        return "utf-8" if upper == "65001" else f"cp{upper}"
-    try:
-        return codecs.lookup(text).name
-    except LookupError:
-        raise EncodingProblem(
-            f"the .cpg file of {cpg.stem!r} names an unknown encoding {text!r}; give the right "
-            "one with --encoding (e.g. --encoding gbk)"
-        ) from None
-
-
-def _read_shapefile(shp: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
-    missing = [s for s in (".shx", ".dbf") if _find_sidecar(shp, s) is None]
-    if missing:
-        raise DataImportError(
-            f"shapefile {shp.name!r} lacks its {' and '.join(missing)} file(s); keep all parts "
-            "together (or import them zipped)"
-        )
-    dbf = _find_sidecar(shp, ".dbf")
-    assert dbf is not None
-    if encoding is not None:
-        codec, declared_by = _check_codec(encoding), "--encoding"
-    elif (cpg := _find_sidecar(shp, ".cpg")) is not None:
-        codec, declared_by = _cpg_codec(cpg), "its .cpg file"
-    else:
-        ldid = dbf.read_bytes()[29:30]
-        ldid_codec = _LDID_CODECS.get(ldid[0]) if ldid else None
-        if ldid_codec:
-            codec, declared_by = ldid_codec, "its .dbf language byte"
-        else:
-            codec, declared_by = "utf-8", "default: no .cpg file"
-    names, values = _dbf_text_values(dbf)
-    for raw in (*names, *values):
-        try:
-            raw.decode(codec)
-        except UnicodeDecodeError:
-            blob = (*names, *values)
-            hint = next(
-                (g for g in _GUESS_CODECS if g != codec and _decodes_all(blob, g)), None
-            )
-            suggestion = f"it decodes as {hint.upper()}: rerun with --encoding {hint}" if hint \
-                else "give the right one with --encoding"
-            raise EncodingProblem(
-                f"text in {shp.stem + '.dbf'!r} is not valid {codec} ({declared_by}); "
-                f"{suggestion}"
-            ) from None
-    return _check_text(_read_ogr(shp, encoding=codec), shp.name, codec)
-
-
-def _decodes_all(blobs: tuple[bytes, ...], codec: str) -> bool:
-    try:
-        for b in blobs:
-            b.decode(codec)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _read_zip(
-    path: Path, *, encoding: str | None, lon_col: str | None, lat_col: str | None,
-    layer: str | None, crs_given: bool, conversion: str | None, warnings: list[str],
-) -> gpd.GeoDataFrame:
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise DataImportError(f"{path.name!r} is not a readable zip file") from None
-    with zf, tempfile.TemporaryDirectory(prefix="baoshan-import-") as tmpdir:
-        members = [m for m in zf.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
-        data = [m for m in members if Path(m.filename).suffix.lower() in SUPPORTED_SUFFIXES
-                and Path(m.filename).suffix.lower() not in (".zip", ".txt")]
-        shps = [m for m in data if m.filename.lower().endswith(".shp")]
-        choices = shps or data
-        if layer is not None:
-            choices = [m for m in choices if Path(m.filename).stem == layer]
-        if len(choices) != 1:
-            found = ", ".join(m.filename for m in (shps or data)) or "none"
-            if not choices:
-                what = f"no {layer!r} in it" if layer else \
-                    "no shapefile, GeoJSON, GeoPackage or CSV"
-                raise DataImportError(f"cannot import {path.name!r}: {what} (found: {found})")
-            raise DataImportError(
-                f"{path.name!r} holds several data files ({found}); choose one with --layer STEM"
-            )
-        chosen = choices[0]
-        stem_prefix = chosen.filename[: -len(Path(chosen.filename).suffix)]
-        root = Path(tmpdir).resolve()
-        for m in members:
-            same_stem = m.filename[: -len(Path(m.filename).suffix) or None] == stem_prefix
-            if m is not chosen and not (shps and same_stem):
-                continue
-            target = (root / Path(m.filename).name).resolve()
-            if target.parent != root:  # no path tricks
-                raise DataImportError(f"{path.name!r} has an unsafe member {m.filename!r}")
-            target.write_bytes(zf.read(m))
-        inner = root / Path(chosen.filename).name
-        frame = _read_any(inner, encoding=encoding, lon_col=lon_col, lat_col=lat_col,
-                          layer=None, crs_given=crs_given, conversion=conversion,
-                          warnings=warnings)
-        # pyogrio returns in-memory frames: nothing refers to the temporary files any more
-        return frame
-
-
-def _match_column(columns: list[str], given: str | None, names: tuple[str, ...], option: str,
-                  filename: str) -> str | None:
-    if given is not None:
-        if given not in columns:
-            raise DataImportError(
-                f"{option} {given!r} is not a column of {filename!r}; columns: "
-                f"{', '.join(columns)}"
-            )
-        return given
-    lookup = {c.strip().lower(): c for c in columns}
-    for candidate in names:
-        if candidate in lookup:
-            return lookup[candidate]
-    return None
-
-
-def _read_csv(
-    path: Path, *, encoding: str | None, lon_col: str | None, lat_col: str | None,
-    crs_given: bool, conversion: str | None, warnings: list[str],
-) -> gpd.GeoDataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataImportError(f"{path.name!r} is empty; nothing to import")
-    codec = _check_codec(encoding) if encoding else "utf-8-sig"
-    try:
-        text = raw.decode(codec)
-    except UnicodeDecodeError:
-        hint = next((g for g in _GUESS_CODECS if _decodes_all((raw,), g)), None)
-        suggestion = f"it decodes as {hint.upper()}: rerun with --encoding {hint}" if hint \
-            else "give the right one with --encoding"
-        raise EncodingProblem(
-            f"text in {path.name!r} is not valid {encoding or 'UTF-8'}; {suggestion}"
-        ) from None
-    sep = "\t" if path.suffix.lower() == ".tsv" else None
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, engine="python")
-    except pd.errors.EmptyDataError:
-        raise DataImportError(f"{path.name!r} is empty; nothing to import") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataImportError(f"cannot read {path.name!r} as CSV: {_first_line(exc)}") from None
-    if len(df) == 0:
-        raise DataImportError(
-            f"{path.name!r} has a header but no data rows; nothing to import"
-        )
-    columns = [str(c) for c in df.columns]
-    df.columns = columns
-    lon_name = _match_column(columns, lon_col, LON_NAMES, "--lon-col", path.name)
-    lat_name = _match_column(columns, lat_col, LAT_NAMES, "--lat-col", path.name)
-    if lon_name is None or lat_name is None:
-        raise DataImportError(
-            f"cannot tell which columns of {path.name!r} hold the coordinates (columns: "
-            f"{', '.join(columns)}); name them with --lon-col and --lat-col"
-        )
-    lon = pd.to_numeric(df[lon_name], errors="coerce")
-    lat = pd.to_numeric(df[lat_name], errors="coerce")
-    missing = lon.isna() | lat.isna()
-    if missing.all():
-        raise DataImportError(
-            f"no row of {path.name!r} has numeric coordinates in {lon_name!r}/{lat_name!r}; "
-            "check --lon-col/--lat-col"
-        )
-    if missing.any():
-        lines = [str(i + 2) for i in np.flatnonzero(missing.to_numpy())]  # header is line 1
-        shown = ", ".join(lines[:10]) + (" ..." if len(lines) > 10 else "")
-        warnings.append(
-            f"{len(lines)} row(s) without numeric coordinates skipped (file lines {shown})"
-        )
-    keep = ~missing
-    df = df.loc[keep].drop(columns=[lon_name, lat_name]).reset_index(drop=True)
-    lon = lon[keep].to_numpy(dtype="float64")
-    lat = lat[keep].to_numpy(dtype="float64")
-    frame = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=None)
-    if not crs_given:
-        bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            swapped = abs(lat[i]) <= 180 and abs(lon[i]) <= 90
-            hint = (f"longitude and latitude look swapped: check --lon-col/--lat-col (now "
-                    f"{lon_name!r}/{lat_name!r})") if swapped else \
-                "give their CRS with --crs, e.g. --crs EPSG:4549"
-            raise CRSError(
-                f"the coordinates in {path.name!r} are not lon/lat degrees (e.g. "
-                f"{lon[i]:g}, {lat[i]:g}); {hint}"
-            )
-        frame = frame.set_crs(WGS84)
-        if conversion is None:
-            warnings.append(
-                f"{path.name!r} does not say which coordinate system it uses: taken as WGS84 "
-                "lon/lat; if the coordinates were copied from Amap/高德 or Baidu/百度, re-import "
-                "with --source-crs gcj02 or bd09 --replace"
-            )
-    return frame
+# readers live in baoshan_gis.inputs (one module per format)
 
 
 # ----------------------------------------------------------------------------------------------

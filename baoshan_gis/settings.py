@@ -22,7 +22,8 @@ from pathlib import Path
 WGS84: str = "EPSG:4326"
 #: Metric CRS used for every length and area (UTM zone 51N covers Shanghai).
 METRIC_CRS: str = "EPSG:32651"
-#: Alternative metric CRS: CGCS2000 / 3-degree Gauss-Kruger CM 121E.
+#: Alternative metric CRS: CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549; Baoshan lies at
+#: 121.30-121.52E, almost all of it west of the zone edge at 121.5E).
 CGCS2000_GK_CRS: str = "EPSG:4549"
 #: Web Mercator, for tiles and web maps.
 WEB_MERCATOR: str = "EPSG:3857"
@@ -79,3 +80,12 @@ def shared_data_dir() -> Path:
     if os.environ.get("BAOSHAN_SHARED_DATA"):
         return Path(os.environ["BAOSHAN_SHARED_DATA"])
     return _REPO_DIR.parent / "shared" / "data"
+
+
+def geocode_cache_dir() -> Path:
+    """Folder of the on-disk geocoding cache (``BAOSHAN_GEOCODE_CACHE``; default: the user's
+    cache folder, ``$XDG_CACHE_HOME/baoshan-gis/geocode`` or ``~/.cache/baoshan-gis/geocode``)."""
+    if os.environ.get("BAOSHAN_GEOCODE_CACHE"):
+        return Path(os.environ["BAOSHAN_GEOCODE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "baoshan-gis" / "geocode"

@@ -295,10 +295,14 @@ def test_missing_target_or_input_and_unsupported_format(tmp_path, target):
         import_layer(tmp_path / "nope.gpkg", src, name="x")
     with pytest.raises(DataImportError, match="does not exist"):
         import_layer(target, tmp_path / "missing.csv", name="x")
-    xls = tmp_path / "list.xlsx"
-    xls.write_bytes(b"PK")
-    with pytest.raises(DataImportError, match=r"unsupported file type '\.xlsx'"):
+    xls = tmp_path / "list.xls"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(DataImportError, match=r"unsupported file type '\.xls'.*save it as \.xlsx"):
         import_layer(target, xls, name="x")
+    broken = tmp_path / "list.xlsx"
+    broken.write_bytes(b"PK")
+    with pytest.raises(DataImportError, match=r"cannot read 'list.xlsx' as an Excel workbook"):
+        import_layer(target, broken, name="x")
     with pytest.raises(CRSError, match="unknown --source-crs 'mars'"):
         import_layer(target, src, name="x", source_crs="mars")
 

@@ -38,6 +38,7 @@ from baoshan_gis._errors import AnalysisError
 from baoshan_gis.analysis.coverage import euclidean_coverage, reach_areas, station_coverage
 from baoshan_gis.analysis.density import carrier_density, grid_density
 from baoshan_gis.analysis.gaps import coverage_gaps
+from baoshan_gis.analysis.incubators import incubator_section
 from baoshan_gis.analysis.kde import kernel_density, write_cog
 from baoshan_gis.analysis.sites import suggest_sites
 from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION
@@ -360,7 +361,8 @@ def write_report(
                    gap_min_area=gap_min_area, site_radius=site_radius, surface=surface,
                    has_stations=stations is not None, population=population,
                    unlocated=zones.loc[~located.to_numpy(), "name_zh"].tolist(),
-                   walking=walk.markdown if walk is not None else [])
+                   walking=(walk.markdown if walk is not None else [])
+                   + incubator_section(gpkg, zones[located]))
     report = out / "report.md"
     report.write_text(md, encoding="utf-8")
     files.insert(0, report)

@@ -38,6 +38,7 @@ def _register_all() -> None:
     for module in (_layers, _osm, _analysis, _maps, _serve, _run):
         module.register(main)
     _import.register(_layers.layers_group)
+    _import.register_main(main)
 
 
 _register_all()
