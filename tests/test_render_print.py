@@ -455,3 +455,55 @@ def test_no_legend_covers_the_main_layers(built_gpkg: Path, name: str) -> None:
             continue
         geoms = ld.frame.to_crs(settings.METRIC_CRS).geometry
         assert not geoms.intersects(under).any(), (name, ld.spec.source)
+
+
+@pytest.mark.slow
+def test_city_scale_points_are_aggregated(built_gpkg: Path, tmp_path: Path) -> None:
+    """Thousands of points: counts per hexagon (all of them counted), the plan-named carriers on
+    top and labelled, no unreadable mass of accuracy circles, and notes that say so."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+    from matplotlib.collections import PathCollection, PolyCollection
+
+    from baoshan_gis import read_layer
+    from baoshan_gis.gpkg import atomic_path, write_frame
+    from baoshan_gis.render._prepare import (
+        AGGREGATE_ABOVE,
+        AGGREGATE_NOTE,
+        CIRCLES_OMITTED_NOTE,
+        prepare_map,
+    )
+
+    gpkg = tmp_path / "city.gpkg"
+    gpkg.write_bytes(built_gpkg.read_bytes())
+    plan = read_layer(gpkg, "carriers")
+    district = read_layer(gpkg, "district").to_crs(settings.METRIC_CRS).geometry.iloc[0]
+    rng = np.random.default_rng(7)
+    n = AGGREGATE_ABOVE + 500
+    x0, y0, x1, y1 = district.bounds
+    xy = rng.uniform((x0, y0), (x1, y1), (4 * n, 2))
+    pts = shapely.points(xy)
+    pts = pts[shapely.contains(district, pts)][:n]
+    gen = gpd.GeoDataFrame({
+        "name_zh": [f"企业{i}" for i in range(n)], "name_en": [f"firm {i}" for i in range(n)],
+        "category": "industrial_park", "plan_ref": "import", "status": "existing",
+        "source": "generated test points", "geometry_quality": "approximate",
+        "accuracy_m": 200.0}, geometry=pts, crs=settings.METRIC_CRS).to_crs(4326)
+    both = gpd.GeoDataFrame(pd.concat([plan, gen], ignore_index=True), crs=4326)
+    with atomic_path(gpkg) as tmp:
+        write_frame(tmp, both, "carriers")
+    pm = prepare_map("carriers_overview", gpkg)
+    assert AGGREGATE_NOTE in pm.notes and CIRCLES_OMITTED_NOTE in pm.notes
+    fig = _draw("carriers_overview", gpkg)
+    ax = fig.axes[0]
+    hexes = [c for c in ax.collections if isinstance(c, PolyCollection)
+             and c.get_gid() == "point-aggregate"]
+    assert len(hexes) == 1 and hexes[0].get_array().sum() == len(both)
+    markers = [c for c in ax.collections if isinstance(c, PathCollection)
+               and c.get_gid() == "point-markers"]
+    assert sum(len(c.get_offsets()) for c in markers) == len(plan)
+    assert not [p for p in ax.patches if p.get_gid() == "accuracy-circle"]
+    labels = "".join(_flat(t.get_text()) for t in ax.texts if t.get_gid() == "map-label")
+    assert "企业" not in labels  # generated points are counted, not named
+    assert sum(name in labels for name in plan.name_zh) >= 10

@@ -7,7 +7,6 @@ overrides on top, colours from :func:`baoshan_gis.style.feature_color`.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,13 +45,15 @@ AGGREGATE_CELL_M: float = 1000.0
 #: At most this many accuracy circles are drawn on one layer.
 MAX_ACCURACY_CIRCLES: int = 2000
 AGGREGATE_NOTE = (
-    "点数过多的图层按约 1 km 六边形格网计数表示，规划点名的载体单独标出。Layers with thousands of "
+    "点数过多的图层按约 1 km 六边形格网计数表示，规划点名的载体单独标出。"
+    "Layers with thousands of "
     "points are shown as counts per hexagon of about 1 km; the carriers the plan names are drawn "
     "on top."
 )
 CIRCLES_OMITTED_NOTE = (
-    "定位精度圈从略（点数过多，无法辨读），精度见属性 accuracy_m。Accuracy circles are left out where "
-    "thousands of them could not be read; see each feature's accuracy_m."
+    "定位精度圈从略（点数过多，无法辨读），精度见属性 accuracy_m。"
+    "Accuracy circles are left out where thousands of them could not be read; "
+    "see each feature's accuracy_m."
 )
 GROUP_NOTE = (
     "位于同一位置的多个要素合为一个环形符号（中心数字为个数），并列出全部名称。"

@@ -437,7 +437,7 @@ def _draw_aggregated(ax: Axes, ld: LayerData, frame: Any, colours: list[str], ba
     pts = frame.geometry.representative_point()
     x, y = pts.x.to_numpy(), pts.y.to_numpy()
     x0, x1 = ax.get_xlim()
-    grid = max(int(round((x1 - x0) / AGGREGATE_CELL_M)), 1)
+    grid = max(round((x1 - x0) / AGGREGATE_CELL_M), 1)
     ax.hexbin(x, y, gridsize=grid, extent=(*ax.get_xlim(), *ax.get_ylim()), mincnt=1,
               cmap=str(st.get("aggregate_colormap", "Blues")), linewidths=0.2,
               edgecolors="white", zorder=base_z, gid="point-aggregate")
@@ -466,7 +466,7 @@ def _draw_points(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z
         at = np.array([xy[gi] for gi, _r in circles])
         k = np.atleast_1d(_utm_scale(at[:, 0], at[:, 1]))
         face, edge = to_rgba(acc_colour, 0.05), to_rgba(acc_colour, 0.55)
-        for (gi, radius), (x, y), kk in zip(circles, at, k, strict=True):
+        for (_gi, radius), (x, y), kk in zip(circles, at, k, strict=True):
             ax.add_patch(Circle((x, y), radius * kk, facecolor=face, edgecolor=edge, lw=0.6,
                                 linestyle=(0, (3, 2)), zorder=base_z + 1, gid="accuracy-circle"))
     single = [gi for gi, g in enumerate(ld.groups) if not ld.is_multi(g)]
