@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 from fastapi import Depends, Request
 
-from api.limits import AnalysisRunner, result_cache
+from api.limits import AnalysisRunner, BytesLRU, result_cache
 from api.settings import ApiSettings
 from baoshan_gis._errors import BaoshanGISError, InvalidInput, LayerNotFound
 
@@ -91,6 +91,7 @@ class Snapshot:
         self.cache = TileCache(settings.cache_bytes)
         self.pages: dict[tuple[str, str], bytes] = {}
         self.results = result_cache()  # analysis answers (bounded by the runner)
+        self.geojson = BytesLRU(settings.cache_bytes // 2)  # GeoJSON answers
         self.layers: dict[str, LayerEntry] = {}
         for info in gp.list_layers(path):
             self.layers[info.name] = _vector_entry(path, info)
@@ -183,7 +184,7 @@ class ServiceState:
         self.snapshot = Snapshot(settings)
         self.runner = AnalysisRunner(concurrency=settings.analysis_concurrency,
                                      timeout_s=settings.analysis_timeout_s,
-                                     cache_entries=settings.analysis_cache_entries)
+                                     cache_bytes=settings.analysis_cache_bytes)
         self._checked = time.monotonic()
         self._reload_lock = threading.Lock()
         self.reloads = 0

@@ -101,7 +101,9 @@ def _json(status: int, detail: str, error: str, *, headers: dict[str, str] | Non
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
-    if status >= 500:
+    if isinstance(exc, ServiceBusy):
+        log.info("busy: %s (%s)", request.url.path, exc)
+    elif status >= 500:
         log.exception("error while serving %s", request.url.path, exc_info=exc)
     headers = None
     if isinstance(exc, ServiceBusy):

@@ -3,6 +3,8 @@
 * ``HEAD`` is answered for every ``GET`` route: the request runs as ``GET`` and the body is
   dropped, so the headers (``Content-Type``, ``Content-Length``, ``ETag``) are those of the GET.
 * ``X-Content-Type-Options: nosniff`` on every response.
+* Answers larger than 256 KiB are sent in 64 KiB pieces with back-pressure, so that slow
+  readers do not each hold a copy of the answer in the transport's buffer.
 * HTML answers carry a Content-Security-Policy that allows only the service's own assets; a
   route may set a stricter one itself (the map pages list the hashes of their inline scripts,
   :func:`html_csp`).
@@ -22,6 +24,9 @@ DEFAULT_CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'self'; form-action 'self'"
 )
+
+#: Size of the pieces a large answer is sent in (bytes).
+CHUNK = 64 * 1024
 
 _INLINE_SCRIPT = re.compile(rb"<script\b(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script>", re.S | re.I)
 
@@ -74,6 +79,24 @@ class HygieneMiddleware:
                 if message.get("more_body", False):
                     return
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
+            elif message["type"] == "http.response.body" and len(message.get("body", b"")) > (
+                4 * CHUNK
+            ):
+                # a large answer goes out in chunks, each sent when the client has taken the
+                # last: a slow reader then holds one chunk, not a copy of the whole answer in
+                # the transport's buffer
+                body = memoryview(message["body"])
+                more = message.get("more_body", False)
+                for i in range(0, len(body), CHUNK):
+                    last = i + CHUNK >= len(body)
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": bytes(body[i : i + CHUNK]),
+                            "more_body": more or not last,
+                        }
+                    )
+                return
             await send(message)
 
         await self.app(scope, receive, wrapped)

@@ -2,12 +2,12 @@
 
 :class:`AnalysisRunner` computes at most ``BAOSHAN_ANALYSIS_CONCURRENCY`` analyses at once, in
 its own threads; a request beyond that is answered ``503`` with ``Retry-After`` at once instead
-of queueing (queued requests are what held gigabytes). Identical requests share one
-computation while it runs and are then answered from a small per-snapshot cache (dropped with
-the snapshot when the GeoPackage changes). A client waits at most ``BAOSHAN_ANALYSIS_TIMEOUT_S``;
+of queueing (queued requests are what held gigabytes). Identical requests share one computation
+while it runs and are then answered from a per-snapshot cache bounded in bytes (dropped with the
+snapshot when the GeoPackage changes). A client waits at most ``BAOSHAN_ANALYSIS_TIMEOUT_S``.
 Python cannot stop a running computation, so work whose client left or timed out finishes in its
-slot (its answer is cached for the retry) and no new work starts until a slot is free: the
-memory in use stays bounded by the concurrency times the largest allowed analysis.
+slot (its answer is cached for the retry) and no new work starts until a slot is free: the memory
+in use stays bounded by the concurrency times the largest allowed analysis.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from baoshan_gis._errors import ServiceBusy
 class AnalysisRunner:
     """Run analysis functions with a concurrency limit, request coalescing and a cache."""
 
-    def __init__(self, *, concurrency: int, timeout_s: float, cache_entries: int) -> None:
+    def __init__(self, *, concurrency: int, timeout_s: float, cache_bytes: int) -> None:
         self.concurrency = concurrency
         self.timeout_s = timeout_s
-        self.cache_entries = cache_entries
+        self.cache_bytes = cache_bytes
         self._pool = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="baoshan-analysis"
         )
@@ -74,11 +74,13 @@ class AnalysisRunner:
         def done(f: Future[bytes]) -> None:
             with self._lock:
                 self._running.pop(key, None)
-                if f.exception() is None and self.cache_entries:
-                    results[key] = f.result()
+                body = f.result() if f.exception() is None else None
+                if body is not None and len(body) <= self.cache_bytes:
+                    results[key] = body
                     if isinstance(results, OrderedDict):
-                        while len(results) > self.cache_entries:
-                            results.popitem(last=False)
+                        total = sum(len(v) for v in results.values())
+                        while total > self.cache_bytes:
+                            total -= len(results.popitem(last=False)[1])
 
         fut.add_done_callback(done)
         return fut, None
@@ -111,3 +113,36 @@ class AnalysisRunner:
 def result_cache() -> OrderedDict[Hashable, bytes]:
     """An empty LRU for :meth:`AnalysisRunner.run` (one per snapshot of the GeoPackage)."""
     return OrderedDict()
+
+
+class BytesLRU:
+    """A thread-safe LRU of answers (``bytes``) bounded in total bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.nbytes = 0
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        if len(body) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self.nbytes -= len(old) if old is not None else 0
+            self._items[key] = body
+            self.nbytes += len(body)
+            while self.nbytes > self.max_bytes:
+                self.nbytes -= len(self._items.popitem(last=False)[1])
+
+
+#: GeoJSON answers built at once per process; further requests wait for a free slot (each
+#: build holds several times its answer's size while it runs).
+GEOJSON_BUILDS = threading.BoundedSemaphore(2)

@@ -14,7 +14,7 @@
 ``BAOSHAN_ANALYSIS_MAX_VALUES`` largest answer of an analysis (rows x columns)
 ``BAOSHAN_ANALYSIS_CONCURRENCY`` analyses computed at once; more get 503 with ``Retry-After``
 ``BAOSHAN_ANALYSIS_TIMEOUT_S``  longest wait for an analysis (503 after it)
-``BAOSHAN_ANALYSIS_CACHE_ENTRIES`` identical analysis requests answered from memory
+``BAOSHAN_ANALYSIS_CACHE_BYTES`` bound of the cache of analysis answers, bytes
 ``BAOSHAN_RELOAD_CHECK_MS``     how often the GeoPackage's identity is checked (0: every request)
 
 Values are validated when the app is created; a missing GeoPackage stops start-up with a clear
@@ -65,8 +65,8 @@ class ApiSettings(BaseSettings):
                                       "(per worker process); more get 503 with Retry-After.")
     analysis_timeout_s: float = Field(60.0, gt=0, description="Longest wait for an analysis; "
                                       "503 after it.")
-    analysis_cache_entries: int = Field(64, ge=0, description="Analysis answers kept in memory "
-                                        "for identical requests.")
+    analysis_cache_bytes: int = Field(32 * 1024 * 1024, ge=0, description="Bound of the "
+                                      "cache of analysis answers (identical requests), bytes.")
     reload_check_ms: int = Field(500, ge=0, description="Interval of the GeoPackage change "
                                  "check in milliseconds (0: every request).")
 

@@ -432,3 +432,14 @@ def test_foreign_crs_read_layer_and_cli(foreign: tuple[Path, dict[str, gpd.GeoDa
     assert all(121.0 < v < 122.0 for v in nums[:4:2]) and all(
         31.0 < v < 32.0 for v in nums[1:4:2]
     ), line
+
+
+@pytest.mark.parametrize(("cache_bytes", "computed"), [(0, 3), (10, 3), (32 << 20, 1)])
+def test_answer_cache_is_bounded_in_bytes(gpkg: Path, cache_bytes: int, computed: int) -> None:
+    app = create_app(gpkg=gpkg, analysis_cache_bytes=cache_bytes)
+    c = TestClient(app)
+    bodies = {c.get("/analysis/coverage?radius=700").content for _ in range(3)}
+    runner = app.state.service.runner
+    assert len(bodies) == 1 and runner.computed == computed
+    cached = sum(len(v) for v in app.state.service.snapshot.results.values())
+    assert cached <= cache_bytes
