@@ -53,6 +53,20 @@ GET_ROUTES = [
     "/redoc",
     "/docs-assets/swagger-ui.css",
     "/openapi.json",
+    "/ogc",
+    "/ogc/conformance",
+    "/ogc/api",
+    "/ogc/collections",
+    "/ogc/collections/carriers",
+    "/ogc/collections/carriers/schema",
+    "/ogc/collections/carriers/items",
+    "/ogc/collections/carriers/items/1",
+    "/ogc/tileMatrixSets",
+    "/ogc/tileMatrixSets/WebMercatorQuad",
+    "/ogc/collections/carriers/tiles",
+    "/ogc/collections/carriers/map/tiles",
+    "/ogc/collections/carriers/tiles/WebMercatorQuad",
+    "/ogc/collections/carriers/map/tiles/WebMercatorQuad",
 ]
 
 
