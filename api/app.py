@@ -44,7 +44,8 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
     from pydantic import ValidationError
 
     from api.deps import ServiceState
-    from api.routers import analysis, health, layers, maps, ogc_features, ogc_tiles, tiles
+    from api.hygiene import HygieneMiddleware
+    from api.routers import analysis, docs, health, layers, maps, ogc_features, ogc_tiles, tiles
     from baoshan_gis import __version__
     from baoshan_gis._errors import InvalidInput
 
@@ -60,10 +61,12 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
         title="baoshan-gis map service",
         version=__version__,
         description=DESCRIPTION,
+        docs_url=None,  # served offline by api.routers.docs
+        redoc_url=None,
     )
     app.state.service = ServiceState(settings)
     install_error_handlers(app)
-    for module in (layers, maps, tiles, analysis, health, ogc_features, ogc_tiles):
+    for module in (layers, maps, tiles, analysis, health, ogc_features, ogc_tiles, docs):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(
@@ -74,4 +77,5 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
             expose_headers=["ETag", "Cache-Control"],
             max_age=3600,
         )
+    app.add_middleware(HygieneMiddleware)  # outermost: every answer gets its headers
     return app

@@ -9,6 +9,13 @@
 ``BAOSHAN_GEOJSON_MAX_FEATURES`` largest ``limit`` of ``/layers/{name}``
 ``BAOSHAN_ANALYSIS_MAX_CELLS``  largest number of grid cells an analysis request may ask for
 ``BAOSHAN_ANALYSIS_MAX_RADIUS_M`` largest reach radius of ``/analysis/coverage``, metres
+``BAOSHAN_ANALYSIS_MIN_CELL_M`` / ``_MAX_CELL_M`` range of ``cell_size`` of ``/analysis/density``
+``BAOSHAN_ANALYSIS_MAX_FEATURES`` largest feature count of any input layer of an analysis
+``BAOSHAN_ANALYSIS_MAX_VALUES`` largest answer of an analysis (rows x columns)
+``BAOSHAN_ANALYSIS_CONCURRENCY`` analyses computed at once; more get 503 with ``Retry-After``
+``BAOSHAN_ANALYSIS_TIMEOUT_S``  longest wait for an analysis (503 after it)
+``BAOSHAN_ANALYSIS_CACHE_BYTES`` bound of the cache of analysis answers, bytes
+``BAOSHAN_RELOAD_CHECK_MS``     how often the GeoPackage's identity is checked (0: every request)
 
 Values are validated when the app is created; a missing GeoPackage stops start-up with a clear
 message.
@@ -48,6 +55,20 @@ class ApiSettings(BaseSettings):
                                          description="Largest coverage radius (metres).")
     analysis_min_cell_m: float = Field(100.0, gt=0,
                                        description="Smallest grid cell of /analysis/density (m).")
+    analysis_max_cell_m: float = Field(10_000.0, gt=0,
+                                       description="Largest grid cell of /analysis/density (m).")
+    analysis_max_features: int = Field(50_000, ge=1, description="Largest feature count of "
+                                       "any input layer of an analysis.")
+    analysis_max_values: int = Field(2_000_000, ge=1, description="Largest answer of an "
+                                     "analysis, rows x columns.")
+    analysis_concurrency: int = Field(2, ge=1, le=64, description="Analyses computed at once "
+                                      "(per worker process); more get 503 with Retry-After.")
+    analysis_timeout_s: float = Field(60.0, gt=0, description="Longest wait for an analysis; "
+                                      "503 after it.")
+    analysis_cache_bytes: int = Field(32 * 1024 * 1024, ge=0, description="Bound of the "
+                                      "cache of analysis answers (identical requests), bytes.")
+    reload_check_ms: int = Field(500, ge=0, description="Interval of the GeoPackage change "
+                                 "check in milliseconds (0: every request).")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -76,6 +76,14 @@ class OfflineError(BaoshanGISError, RuntimeError):
     """A step that needs the internet was run without it."""
 
 
+class ServiceBusy(BaoshanGISError, RuntimeError):
+    """The service is at its limit of concurrent work; retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class BuildError(BaoshanGISError, RuntimeError):
     """The GeoPackage could not be built; nothing was written at the target path."""
 

@@ -126,14 +126,48 @@ def read_layer(
     name
         Layer name; :class:`LayerNotFound` lists the layers when it is unknown.
     bbox
-        Optional ``(minx, miny, maxx, maxy)`` filter in the layer's CRS (WGS84).
+        Optional ``(minx, miny, maxx, maxy)`` filter in WGS84 degrees (converted to the layer's
+        CRS when the file stores another one; the frame returned is always EPSG:4326).
     columns
         Optional subset of attribute columns.
     """
     require_layer(gpkg, name)
-    return pyogrio.read_dataframe(
+    crs = _layer_crs(Path(gpkg), name)
+    if bbox is not None and crs is not None and not _is_wgs84(crs):
+        from pyproj import CRS, Transformer
+
+        t = Transformer.from_crs(4326, CRS.from_user_input(crs), always_xy=True)
+        bbox = t.transform_bounds(*bbox, densify_pts=21)
+    frame = pyogrio.read_dataframe(
         Path(gpkg), layer=name, bbox=bbox, columns=columns, fid_as_index=False
     )
+    if getattr(frame, "crs", None) is not None and not _is_wgs84(frame.crs):
+        frame = frame.to_crs(4326)  # foreign GeoPackages (EPSG:2385, custom WKT): WGS84 out
+    return frame
+
+
+def _layer_crs(path: Path, name: str) -> str | None:
+    try:
+        return pyogrio.read_info(path, layer=name).get("crs")  # type: ignore[no-any-return]
+    except Exception:  # attribute tables and unreadable layers: no CRS to convert
+        return None
+
+
+def _is_wgs84(crs: Any) -> bool:
+    from pyproj import CRS
+
+    c = CRS.from_user_input(crs)
+    return c.to_epsg() == 4326 or c.equals(CRS.from_epsg(4326), ignore_axis_order=True)
+
+
+def _bounds_wgs84(bounds: tuple[float, ...], crs: str | None) -> tuple[float, ...]:
+    """``bounds`` in the layer's CRS as lon/lat bounds (densified edges)."""
+    if crs is None or _is_wgs84(crs):
+        return bounds
+    from pyproj import CRS, Transformer
+
+    t = Transformer.from_crs(CRS.from_user_input(crs), 4326, always_xy=True)
+    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
 
 
 def read_fids(gpkg: str | os.PathLike[str], name: str) -> Any:
@@ -183,7 +217,7 @@ def list_layers(gpkg: str | os.PathLike[str]) -> list[LayerInfo]:
                 info = pyogrio.read_info(path, layer=table, force_total_bounds=True)
                 b = info.get("total_bounds")
                 if b is not None:
-                    bounds = tuple(float(v) for v in b)
+                    bounds = _bounds_wgs84(tuple(float(v) for v in b), info.get("crs"))
             m = meta.get(table, {})
             infos.append(
                 LayerInfo(
@@ -331,12 +365,25 @@ def raster_layers(gpkg: str | os.PathLike[str]) -> dict[str, Path]:
 
     Rasters (such as the density COG) live as files beside the GeoPackage; their metadata row holds
     ``parameters["path"]`` relative to the GeoPackage's folder.
+    A path that leads outside that folder (absolute, ``..``, or a symlink out of it) is not
+    followed: the layer is left out with a warning, since the metadata may come from an
+    untrusted file.
     """
+    import logging
+
     base = Path(gpkg).resolve().parent
     out = {}
     for name, row in read_meta(gpkg).items():
-        if row.get("kind") == "raster" and row["parameters"].get("path"):
-            out[name] = (base / row["parameters"]["path"]).resolve()
+        rel = row["parameters"].get("path") if row.get("kind") == "raster" else None
+        if not rel:
+            continue
+        target = (base / str(rel)).resolve()
+        if not target.is_relative_to(base) or target == base:
+            logging.getLogger("baoshan_gis").warning(
+                "raster layer %r: its path %r leads outside the GeoPackage's folder; ignored",
+                name, Path(str(rel)).name)
+            continue
+        out[name] = target
     return out
 
 

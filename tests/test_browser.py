@@ -159,3 +159,67 @@ def test_group_marker_popup_lists_every_member(site: tuple[str, Path], browser: 
         assert errors == []
     finally:
         page.close()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The map service itself (uvicorn in a thread on 127.0.0.1), with its CSP headers."""
+    import socket
+    import time
+
+    import uvicorn
+
+    from api import create_app
+
+    gpkg = make_gpkg(tmp_path_factory.mktemp("svc") / "syn.gpkg")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(gpkg=gpkg), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.mark.parametrize("name", sorted(load_maps()))
+def test_service_page_works_under_its_csp(service: str, browser: object, name: str) -> None:
+    page = browser.new_page(viewport={"width": 900, "height": 700})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        response = page.goto(f"{service}/maps/{name}", wait_until="networkidle")
+        assert response is not None and "script-src" in response.headers[
+            "content-security-policy"]
+        page.wait_for_selector(".leaflet-control-layers-overlays label")
+        assert page.locator(".leaflet-interactive").count() > 0  # the layers were drawn
+        assert errors == []  # a CSP violation is reported as a console error
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize(("url", "selector"), [("/docs", ".swagger-ui .info .title"),
+                                               ("/redoc", "h1")])
+def test_service_docs_render_offline(service: str, browser: object, url: str,
+                                     selector: str) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    answered: list[str] = []
+    page.on("response", lambda r: answered.append(r.url))
+    try:
+        page.goto(service + url, wait_until="networkidle")
+        page.wait_for_selector(selector, timeout=20_000)
+        assert "baoshan-gis" in page.locator(selector).first.inner_text()
+        # ReDoc's footer asks for its logo on a CDN: the page's CSP refuses it, nothing else
+        # leaves the machine
+        assert all(u.startswith((service, "data:", "blob:")) for u in answered), answered
+    finally:
+        page.close()

@@ -1,19 +1,24 @@
 """``/analysis``: carrier density and coverage as JSON tables.
 
-The routers only check and bound the parameters, then call :mod:`baoshan_gis.analysis`. Bounds
-are checked BEFORE any work: a grid finer than ``BAOSHAN_ANALYSIS_MIN_CELL_M`` or with more than
-``BAOSHAN_ANALYSIS_MAX_CELLS`` cells (estimated from the area's bounds) is 413; a radius beyond
-``BAOSHAN_ANALYSIS_MAX_RADIUS_M`` is 413; a radius <= 0 is 400.
+The routers only check and bound the parameters, then call :mod:`baoshan_gis.analysis` through
+:class:`api.limits.AnalysisRunner` (concurrency limit with 503 + ``Retry-After``, identical
+requests computed once and cached, waiting time bounded). Bounds are checked BEFORE any work:
+``cell_size`` must be finite and within ``BAOSHAN_ANALYSIS_MIN_CELL_M`` (finer: 413) ..
+``BAOSHAN_ANALYSIS_MAX_CELL_M`` (coarser: 400); a grid of more than ``BAOSHAN_ANALYSIS_MAX_CELLS``
+cells (estimated from the area's bounds), an input layer of more than
+``BAOSHAN_ANALYSIS_MAX_FEATURES`` features, an answer of more than ``BAOSHAN_ANALYSIS_MAX_VALUES``
+values, or a radius beyond ``BAOSHAN_ANALYSIS_MAX_RADIUS_M`` is 413; a radius <= 0 is 400.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import LayerEntry, ServiceState, State
+from api.deps import LayerEntry, Snapshot, State
 from baoshan_gis._errors import AnalysisError, RequestTooLarge
 from baoshan_gis.tiles.source import _plain
 
@@ -22,7 +27,25 @@ router = APIRouter(prefix="/analysis", tags=["analysis"])
 _MAX_CATEGORIES = 32
 
 
-def _polygons(state: ServiceState, name: str, what: str) -> LayerEntry:
+def _bounded(entry: LayerEntry, max_features: int) -> LayerEntry:
+    n = len(entry.frame) if entry.frame is not None else 0
+    if n > max_features:
+        raise RequestTooLarge(f"layer {entry.name!r} has {n:,} features; analyses take at most "
+                              f"{max_features:,} per input layer (BAOSHAN_ANALYSIS_MAX_FEATURES)")
+    return entry
+
+
+def _values(rows: float, columns: int, max_values: int) -> None:
+    if rows * columns > max_values:
+        raise RequestTooLarge(f"the answer would hold about {rows * columns:,.0f} values "
+                              f"({rows:,.0f} rows x {columns} columns); at most {max_values:,}")
+
+
+def _answer(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _polygons(state: Snapshot, name: str, what: str) -> LayerEntry:
     entry = state.layer(name)
     if entry.vector is None or entry.vector.kind != "fill":
         polys = [n for n, e in state.layers.items() if e.vector is not None
@@ -32,7 +55,7 @@ def _polygons(state: ServiceState, name: str, what: str) -> LayerEntry:
     return entry
 
 
-def _points(state: ServiceState, name: str, what: str) -> LayerEntry:
+def _points(state: Snapshot, name: str, what: str) -> LayerEntry:
     entry = state.layer(name)
     if entry.vector is None or entry.vector.kind != "point":
         pts = [n for n, e in state.layers.items() if e.vector is not None
@@ -60,8 +83,9 @@ def _rows(frame: Any, measures: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in r.items()} for r in records]
 
 
-@router.get("/density", summary="Carriers per zone (count and per km²)")
-def density(
+@router.get("/density", summary="Carriers per zone (count and per km²)",
+            response_class=Response, responses={200: {"content": {"application/json": {}}}})
+async def density(
     *,
     points: Annotated[str, Query(description="Point layer to count.", examples=["carriers"])
                       ] = "carriers",
@@ -70,26 +94,29 @@ def density(
                     "`cell_size` is given.", examples=["belt_zones"])] = None,
     cell_size: Annotated[float | None, Query(
         description="Instead of `zones`: a square grid of this cell size in metres over "
-                    "`area` (at least `BAOSHAN_ANALYSIS_MIN_CELL_M`).", examples=[1000])] = None,
+                    "`area`, from `BAOSHAN_ANALYSIS_MIN_CELL_M` (100) to "
+                    "`BAOSHAN_ANALYSIS_MAX_CELL_M` (10000).", examples=[1000])] = None,
     area: Annotated[str, Query(description="Polygon layer the grid covers.",
                                examples=["district"])] = "district",
     category: Annotated[list[str] | None, Query(
         description="Only these categories (repeat the parameter for several).",
         examples=[["incubator"]])] = None,
     state: State,
-) -> dict[str, Any]:
+) -> Response:
     """One row per zone (or grid cell) with `area_km2`, `count`, `per_km2` and the same per
     category (`count_<category>`, `per_km2_<category>`)."""
     from baoshan_gis.analysis.density import carrier_density, grid_density
 
     s = state.settings
-    pts = _points(state, points, "points")
+    snap = state.snapshot
+    pts = _bounded(_points(snap, points, "points"), s.analysis_max_features)
     cats = _categories(category)
     carriers = pts.frame
     if cats is not None:
         if "category" not in carriers.columns:
             raise AnalysisError(f"layer {points!r} has no 'category' field to select from")
         carriers = carriers[carriers["category"].astype(str).isin(cats)]
+    columns = 4 + 2 * len(cats or ())
     if cell_size is not None:
         if zones is not None:
             raise AnalysisError("give either 'zones' or 'cell_size', not both")
@@ -98,7 +125,10 @@ def density(
         if cell_size < s.analysis_min_cell_m:
             raise RequestTooLarge(f"cell_size={cell_size!r} m is finer than the smallest "
                                   f"allowed, {s.analysis_min_cell_m:g} m")
-        area_entry = _polygons(state, area, "area")
+        if cell_size > s.analysis_max_cell_m:
+            raise AnalysisError(f"cell_size={cell_size!r} m is out of range: give "
+                                f"{s.analysis_min_cell_m:g} to {s.analysis_max_cell_m:g} m")
+        area_entry = _bounded(_polygons(snap, area, "area"), s.analysis_max_features)
         w, so, e, n = area_entry.vector.bounds
         lat = math.radians((so + n) / 2)
         est = ((e - w) * 111_320 * math.cos(lat) / cell_size + 2) * ((n - so) * 110_574
@@ -107,19 +137,34 @@ def density(
             raise RequestTooLarge(
                 f"a {cell_size:g} m grid over {area!r} has about {est:,.0f} cells; at most "
                 f"{s.analysis_max_cells:,} are allowed (use a larger cell_size)")
-        out = grid_density(carriers, area=area_entry.frame, cell_size=cell_size,
-                           categories=cats, max_cells=s.analysis_max_cells)
+        _values(est, columns, s.analysis_max_values)
         zone_name = f"grid {cell_size:g} m over {area}"
+
+        def compute() -> bytes:
+            out = grid_density(carriers, area=area_entry.frame, cell_size=cell_size,
+                               categories=cats, max_cells=s.analysis_max_cells)
+            rows = _rows(out, ("area_km2", "count", "per_km2"))
+            return _answer({"points": points, "zones": zone_name, "categories": cats,
+                            "rows": rows})
     else:
-        zone_entry = _polygons(state, zones or "belt_zones", "zones")
-        out = carrier_density(zone_entry.frame, carriers, categories=cats)
-        zone_name = zone_entry.name
-    rows = _rows(out, ("area_km2", "count", "per_km2"))
-    return {"points": points, "zones": zone_name, "categories": cats, "rows": rows}
+        zone_entry = _bounded(_polygons(snap, zones or "belt_zones", "zones"),
+                              s.analysis_max_features)
+        _values(len(zone_entry.frame), columns, s.analysis_max_values)
+
+        def compute() -> bytes:
+            out = carrier_density(zone_entry.frame, carriers, categories=cats)
+            rows = _rows(out, ("area_km2", "count", "per_km2"))
+            return _answer({"points": points, "zones": zone_entry.name, "categories": cats,
+                            "rows": rows})
+
+    key = ("density", points, zones, cell_size, area, tuple(cats or ()))
+    body = await state.runner.run(snap.results, key, compute)
+    return Response(body, media_type="application/json")
 
 
-@router.get("/coverage", summary="Share of each zone within reach of a facility")
-def coverage(
+@router.get("/coverage", summary="Share of each zone within reach of a facility",
+            response_class=Response, responses={200: {"content": {"application/json": {}}}})
+async def coverage(
     *,
     radius: Annotated[float, Query(
         description="Straight-line reach in metres (> 0, at most "
@@ -133,7 +178,7 @@ def coverage(
         description="Only facilities of these categories (repeat for several).",
         examples=[["incubator"]])] = None,
     state: State,
-) -> dict[str, Any]:
+) -> Response:
     """One row per zone with `area_km2`, `covered_km2` and `covered_share` (0-1) of the zone
     lying within `radius` metres of a facility."""
     from baoshan_gis.analysis.coverage import euclidean_coverage
@@ -144,11 +189,19 @@ def coverage(
     if radius > s.analysis_max_radius_m:
         raise RequestTooLarge(f"radius={radius:g} m exceeds the largest allowed, "
                               f"{s.analysis_max_radius_m:g} m")
-    fac = _points(state, facilities, "facilities")
-    zone_entry = _polygons(state, zones, "zones")
+    snap = state.snapshot
+    fac = _bounded(_points(snap, facilities, "facilities"), s.analysis_max_features)
+    zone_entry = _bounded(_polygons(snap, zones, "zones"), s.analysis_max_features)
     cats = _categories(category)
-    out = euclidean_coverage(zone_entry.frame, fac.frame, radius=radius,
-                             by="category" if cats else None, categories=cats)
-    rows = _rows(out, ("area_km2", "covered_km2", "covered_share"))
-    return {"facilities": facilities, "zones": zones, "radius_m": radius,
-            "categories": cats, "rows": rows}
+    _values(len(zone_entry.frame) * (len(cats) if cats else 1), 6, s.analysis_max_values)
+
+    def compute() -> bytes:
+        out = euclidean_coverage(zone_entry.frame, fac.frame, radius=radius,
+                                 by="category" if cats else None, categories=cats)
+        rows = _rows(out, ("area_km2", "covered_km2", "covered_share"))
+        return _answer({"facilities": facilities, "zones": zones, "radius_m": radius,
+                        "categories": cats, "rows": rows})
+
+    key = ("coverage", facilities, zones, radius, tuple(cats or ()))
+    body = await state.runner.run(snap.results, key, compute)
+    return Response(body, media_type="application/json")

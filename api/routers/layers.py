@@ -10,6 +10,7 @@ import shapely
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import State
+from api.limits import GEOJSON_BUILDS
 from baoshan_gis.tiles.grid import parse_bbox
 from baoshan_gis.tiles.source import _plain
 
@@ -52,7 +53,8 @@ def get_layer(
     meeting the box before `limit`."""
     from baoshan_gis._errors import RequestTooLarge
 
-    entry = state.layer(name)
+    snap = state.snapshot
+    entry = snap.layer(name)
     box = parse_bbox(bbox) if bbox is not None else None
     max_n = state.settings.geojson_max_features
     if limit is not None and limit > max_n:
@@ -61,6 +63,18 @@ def get_layer(
         from baoshan_gis._errors import NotFound
 
         raise NotFound(f"layer {name!r} is a raster; fetch its tiles from /tiles/{name}/...")
+    key = (name, box, min(limit or max_n, max_n))
+    data = snap.geojson.get(key)
+    if data is None:
+        with GEOJSON_BUILDS:
+            data = snap.geojson.get(key)
+            if data is None:
+                data = _build(entry, name, box, limit, max_n)
+                snap.geojson.put(key, data)
+    return Response(data, media_type="application/geo+json")
+
+
+def _build(entry: Any, name: str, box: Any, limit: int | None, max_n: int) -> bytes:
     frame = entry.frame
     tree = entry.tree
     has_geom = tree is not None
@@ -85,5 +99,4 @@ def get_layer(
         })
     body = {"type": "FeatureCollection", "name": name, "numberMatched": matched,
             "numberReturned": len(features), "features": features}
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                    media_type="application/geo+json")
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

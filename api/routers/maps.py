@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import ServiceState, State
+from api.hygiene import html_csp
 from baoshan_gis._errors import MapNotFound, NotFound
 from baoshan_gis.tiles.cache import etag_matches, strong_etag
 
@@ -24,6 +25,12 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 
 ASSET_PREFIX = "/maps/assets/"
 _lock = threading.Lock()
+#: Image hosts a page's background map needs besides the service itself.
+_BASEMAP_HOSTS: dict[str, tuple[str, ...]] = {
+    "none": (), "osm": ("https://tile.openstreetmap.org",),
+    "amap": ("https://webrd01.is.autonavi.com", "https://webrd02.is.autonavi.com",
+             "https://webrd03.is.autonavi.com", "https://webrd04.is.autonavi.com"),
+}
 _ASSET_FUNCS = ("leaflet_asset_files", "asset_files", "leaflet_assets", "offline_assets")
 
 
@@ -109,7 +116,7 @@ def get_map(
     defs = _map_defs()
     if name not in defs:
         raise MapNotFound(f"no map named {name!r}; maps: {', '.join(defs)}")
-    pages: dict[tuple[str, str], bytes] = state.__dict__.setdefault("_map_pages", {})
+    pages: dict[tuple[str, str], bytes] = state.snapshot.pages  # dropped when the file changes
     key = (name, basemap)
     body = pages.get(key)
     if body is None:
@@ -124,7 +131,8 @@ def get_map(
                 body = html.encode("utf-8") if isinstance(html, str) else bytes(html)
                 pages[key] = body
     etag = strong_etag(body)
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300",
+               "Content-Security-Policy": html_csp(body, img_hosts=_BASEMAP_HOSTS[basemap])}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)

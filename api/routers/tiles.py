@@ -69,7 +69,8 @@ def _render_png(state: ServiceState, entry: LayerEntry, tile: Tile) -> CachedTil
 
 async def _tile(request: Request, state: ServiceState, layer: str, z: str, x: str, y: str,
                 fmt: Literal["mvt", "png"]) -> Response:
-    entry = state.layer(layer)
+    snap = state.snapshot  # one version of the file for the whole request
+    entry = snap.layer(layer)
     if fmt == "mvt" and entry.vector is None:
         raise NotFound(f"layer {layer!r} has no vector tiles; use "
                        f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.png" if entry.raster is not None
@@ -79,11 +80,11 @@ async def _tile(request: Request, state: ServiceState, layer: str, z: str, x: st
     tile = parse_tile(z, x, y)
     key = (layer, fmt, tile)
     max_age = state.settings.tile_max_age
-    item = state.cache.get(key)
+    item = snap.cache.get(key)
     if item is None:
         render = _render_mvt if fmt == "mvt" else _render_png
         item = await run_in_threadpool(
-            state.cache.get_or_render, key, lambda: render(state, entry, tile)
+            snap.cache.get_or_render, key, lambda: render(state, entry, tile)
         )
     return _respond(item, request, max_age)
 

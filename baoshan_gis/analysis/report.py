@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -379,7 +380,15 @@ def write_report(
                                  source="baoshan-gis report",
                                  attribution=OSM_ATTRIBUTION if osm else "")
                 written.append(name)
-            rel = os.path.relpath(cog.resolve(), gpkg.resolve().parent)
+            served = cog.resolve()
+            if not served.is_relative_to(gpkg.resolve().parent):
+                # the service follows raster paths only inside the GeoPackage's folder: a copy
+                # of the COG goes beside the GeoPackage
+                served = gpkg.resolve().parent / f"{gpkg.stem}_carrier_density.tif"
+                with _gpkg.atomic_path(served, copy_existing=False) as tmp_cog:
+                    shutil.copyfile(cog, tmp_cog)
+                files.append(served)
+            rel = os.path.relpath(served, gpkg.resolve().parent)
             _gpkg.write_meta(
                 tmp, "carrier_density", title_zh="科创载体核密度",
                 title_en="Carrier kernel density",

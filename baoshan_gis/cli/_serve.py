@@ -24,7 +24,13 @@ def register(main: click.Group) -> None:
               help="Worker processes (each loads the layers once).")
 @click.option("--cors-origin", "cors", multiple=True,
               help="Origin allowed to fetch tiles (repeatable; '*' for any).")
-def serve(gpkg: Path, host: str, port: int, workers: int, cors: tuple[str, ...]) -> None:
+@click.option("--keep-alive", "keep_alive", default=5, show_default=True,
+              type=click.IntRange(1, 300), help="Seconds an idle connection is kept open.")
+@click.option("--max-connections", "max_connections", default=200, show_default=True,
+              type=click.IntRange(1, 100_000),
+              help="Connections served at once per worker; more get 503.")
+def serve(gpkg: Path, host: str, port: int, workers: int, cors: tuple[str, ...],
+          keep_alive: int, max_connections: int) -> None:
     """Serve layers, tiles, TileJSON, map pages and analyses over HTTP (uvicorn).
 
     Other settings come from BAOSHAN_* environment variables (see api/settings.py).
@@ -39,7 +45,8 @@ def serve(gpkg: Path, host: str, port: int, workers: int, cors: tuple[str, ...])
     create_app()  # validate settings and data now: fail here with a clear message
     click.echo(f"serving {Path(gpkg).name} on http://{host}:{port} (docs: /docs)", err=True)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", timeout_keep_alive=keep_alive,
+                limit_concurrency=max_connections, server_header=False)
 
 
 @click.group("tiles")
