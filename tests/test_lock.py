@@ -35,8 +35,9 @@ def _hold_lock(target: Path, seconds: float) -> subprocess.Popen[str]:
             print("locked", flush=True)
             time.sleep({seconds})
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code, "holder-cmd"], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "holder-cmd"], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -58,10 +59,24 @@ def plan(tmp_path: Path, built_gpkg: Path) -> Path:
 def test_parallel_imports_both_survive(plan: Path, tmp_path: Path) -> None:
     """Today: both exit 0 and one layer is lost (copy-and-rename, last one wins)."""
     names = [f"inc_{i}" for i in range(4)]
-    procs = [subprocess.Popen([*CLI, "layers", "import", str(_csv(tmp_path, n, 121.40 + i / 100)),
-                               "--gpkg", str(plan), "--name", n],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i, n in enumerate(names)]
+    procs = [
+        subprocess.Popen(
+            [
+                *CLI,
+                "layers",
+                "import",
+                str(_csv(tmp_path, n, 121.40 + i / 100)),
+                "--gpkg",
+                str(plan),
+                "--name",
+                n,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, n in enumerate(names)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, results
     layers = gpkg.layer_names(plan)
@@ -76,9 +91,23 @@ def test_second_writer_times_out_naming_the_holder(plan: Path, tmp_path: Path) -
     holder = _hold_lock(plan, 30)
     try:
         t0 = time.monotonic()
-        res = subprocess.run([*CLI, "--lock-timeout", "1", "layers", "import",
-                              str(_csv(tmp_path, "late", 121.4)), "--gpkg", str(plan),
-                              "--name", "late"], capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [
+                *CLI,
+                "--lock-timeout",
+                "1",
+                "layers",
+                "import",
+                str(_csv(tmp_path, "late", 121.4)),
+                "--gpkg",
+                str(plan),
+                "--name",
+                "late",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         waited = time.monotonic() - t0
     finally:
         _stop(holder)
@@ -96,9 +125,22 @@ def test_env_timeout_and_kill_releases(plan: Path, tmp_path: Path) -> None:
     _stop(holder)
     assert lock_path(plan).exists()  # left behind by the killed holder, but not held
     env = {**os.environ, "BAOSHAN_LOCK_TIMEOUT": "0"}
-    res = subprocess.run([*CLI, "layers", "import", str(_csv(tmp_path, "after", 121.4)),
-                          "--gpkg", str(plan), "--name", "after"],
-                         capture_output=True, text=True, timeout=60, env=env)
+    res = subprocess.run(
+        [
+            *CLI,
+            "layers",
+            "import",
+            str(_csv(tmp_path, "after", 121.4)),
+            "--gpkg",
+            str(plan),
+            "--name",
+            "after",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     assert "after" in gpkg.layer_names(plan)
 
@@ -112,13 +154,25 @@ def test_waiting_writer_proceeds_and_rereads(plan: Path, tmp_path: Path) -> None
         with write_lock({str(plan)!r}, timeout=0):
             print("locked", flush=True)
             time.sleep(1.5)
-            import_layer({str(plan)!r}, {str(_csv(tmp_path, 'first', 121.4))!r}, name="first")
+            import_layer({str(plan)!r}, {str(_csv(tmp_path, "first", 121.4))!r}, name="first")
     """)
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-    res = subprocess.run([*CLI, "layers", "import", str(_csv(tmp_path, "second", 121.41)),
-                          "--gpkg", str(plan), "--name", "second"],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            *CLI,
+            "layers",
+            "import",
+            str(_csv(tmp_path, "second", 121.41)),
+            "--gpkg",
+            str(plan),
+            "--name",
+            "second",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     holder.wait(timeout=60)
     _stop(holder)
     assert holder.returncode == 0 and res.returncode == 0, res.stderr
@@ -127,11 +181,24 @@ def test_waiting_writer_proceeds_and_rereads(plan: Path, tmp_path: Path) -> None
 
 def test_same_name_race_refused_not_lost(plan: Path, tmp_path: Path) -> None:
     """Two imports of one name without --replace: one wins, the other is refused (exit 2)."""
-    procs = [subprocess.Popen([*CLI, "layers", "import",
-                               str(_csv(tmp_path, f"dup{i}", 121.4 + i / 100)), "--gpkg",
-                               str(plan), "--name", "dup"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                *CLI,
+                "layers",
+                "import",
+                str(_csv(tmp_path, f"dup{i}", 121.4 + i / 100)),
+                "--gpkg",
+                str(plan),
+                "--name",
+                "dup",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     out = [p.communicate(timeout=120) for p in procs]
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 2], out
@@ -168,16 +235,19 @@ def test_other_thread_waits_then_fails(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("raw", ["abc", "-1", "nan", "inf"])
-def test_bad_env_timeout(raw: str, plan: Path, tmp_path: Path,
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_env_timeout(
+    raw: str, plan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from baoshan_gis.cli import main
 
     monkeypatch.setenv("BAOSHAN_LOCK_TIMEOUT", raw)
     before = plan.read_bytes()
-    res = CliRunner().invoke(main, ["layers", "import", str(_csv(tmp_path, "e", 121.4)),
-                                    "--gpkg", str(plan), "--name", "e"])
+    res = CliRunner().invoke(
+        main,
+        ["layers", "import", str(_csv(tmp_path, "e", 121.4)), "--gpkg", str(plan), "--name", "e"],
+    )
     assert res.exit_code == 2
     assert f"BAOSHAN_LOCK_TIMEOUT={raw!r} is not a number of seconds" in res.stderr
     assert plan.read_bytes() == before
