@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -464,16 +465,16 @@ def test_layer_name_refused(name: str, plan: Path, tmp_path: Path) -> None:
 # 11. analyses
 
 ANALYSES = [
-    (["density", "--zones", "carriers"], "zones must be polygons"),
+    (["density", "--zones", "carriers"], r"zones must be polygons .* holds Point;"),
     (["density", "--grid", "1000", "--area", "metro_stations"], "area must be polygons"),
     (["coverage", "--zones", "metro_stations", "--radius", "800"], "zones must be polygons"),
     (["gaps", "--zones", "metro_lines"], "the layer holds LineString"),
     (["sites", "--zones", "carriers"], "zones must be polygons"),
-    (["sites", "-n", "100000"], "n_sites=100000 is more than the "),
+    (["sites", "-n", "100000"], r"n_sites=100000 is more than the \d+ candidate sites"),
     (
         ["sites", "--candidates", "metro_stations", "-n", "58", "--write-layer", "analysis_s"],
-        "n_sites=58, but only 30 of the 58 candidate sites would cover any demand the existing "
-        "carriers leave uncovered; ask for at most 30",
+        r"n_sites=58, but only ([1-4]\d|[1-9]) of the 58 candidate sites would cover any demand "
+        r"the existing carriers leave uncovered; ask for at most \1$",
     ),
 ]
 
@@ -483,5 +484,5 @@ def test_analysis_inputs_refused(args: list[str], message: str, plan: Path) -> N
     before = _digest(plan)
     code, out = _run(*args, "--gpkg", plan)
     assert code == 2, out
-    assert "error: " in out and message in out, out
+    assert re.search(r"^error: .*" + message, out, re.MULTILINE), out
     assert _digest(plan) == before
