@@ -90,3 +90,14 @@ class BuildError(BaoshanGISError, RuntimeError):
 
 class GeocoderRefused(InvalidInput):
     """A geocoding provider refused the work (bad key, exhausted quota, unreachable)."""
+
+
+class GeoPackageLocked(BaoshanGISError, TimeoutError):
+    """Another writer held the GeoPackage's write lock for longer than the timeout."""
+
+
+class StorageError(BaoshanGISError, RuntimeError):
+    """A file could not be written (disk full, read-only file system, no permission).
+
+    The target is left as it was; the message says what is missing.
+    """

@@ -33,7 +33,7 @@ from baoshan_gis._errors import InvalidInput, LayerNotFound
 from baoshan_gis._files import atomic_path as atomic_path  # re-exported: gpkg.atomic_path
 
 META_TABLE = "baoshan_layer_meta"
-_SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SAFE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")  # used with fullmatch: no "\n" slips in
 _RESERVED_PREFIXES = ("gpkg_", "rtree_", "sqlite_", "layer_styles", "baoshan_")
 
 
@@ -64,7 +64,7 @@ def check_layer_name(name: str) -> str:
     Safe: lower-case ASCII letter first, then letters, digits or ``_``; at most 63 characters; not
     one of the GeoPackage's or the project's reserved prefixes.
     """
-    if not isinstance(name, str) or not _SAFE_NAME.match(name):
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
         raise InvalidInput(
             f"layer name {name!r} is not a safe identifier: use 1-63 characters, a lower-case "
             "letter first, then lower-case letters, digits or '_' (e.g. 'incubators_2026')"
@@ -83,7 +83,34 @@ def _require_file(gpkg: str | os.PathLike[str]) -> Path:
             f"GeoPackage {str(path)!r} does not exist; build it first with "
             "'baoshan-gis build --out PATH.gpkg'"
         )
+    check_geopackage(path)
     return path
+
+
+def check_geopackage(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InvalidInput` unless ``path`` is an SQLite file with GeoPackage tables."""
+    path = Path(path)
+    hint = "give a GeoPackage built with 'baoshan-gis build --out PATH.gpkg'"
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(16)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path.name!r}: {exc.strerror}") from None
+    if header != b"SQLite format 3\x00":
+        raise InvalidInput(f"{path.name!r} is not a GeoPackage (not an SQLite file); {hint}")
+    try:
+        with contextlib.closing(_connect_ro(path)) as con:
+            ok = con.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type='table' "
+                "AND name IN ('gpkg_contents', 'gpkg_spatial_ref_sys')"
+            ).fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(f"{path.name!r} is not a readable GeoPackage ({exc}); {hint}") from None
+    if ok != 2:
+        raise InvalidInput(
+            f"{path.name!r} is an SQLite database but not a GeoPackage (no gpkg_contents "
+            f"table); {hint}"
+        )
 
 
 def layer_names(gpkg: str | os.PathLike[str]) -> list[str]:
@@ -395,3 +422,38 @@ def delete_style(path: str | os.PathLike[str], layer: str) -> None:
         ).fetchone()
         if exists:
             con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
+
+
+def write_analysis_layers(
+    gpkg: str | os.PathLike[str],
+    layers: dict[str, tuple[Any, ...]],
+    *,
+    source: str,
+    replace: bool = False,
+    rasters: dict[str, dict[str, Any]] | None = None,
+) -> list[str]:
+    """Write analysis results as layers (``kind='analysis'``), atomically, under the write lock.
+
+    ``layers`` maps name -> ``(frame, parameters, inputs, title_zh, title_en[, attribution])``;
+    ``rasters`` maps
+    name -> keyword arguments of :func:`write_meta` for raster entries (``kind='raster'``).
+    Existing analysis layers are replaced; any other layer or raster of the same name only with
+    ``replace`` (:func:`baoshan_gis._guard.check_replace`), checked before and inside the lock.
+    """
+    from baoshan_gis._guard import check_replace
+
+    for name in layers:
+        check_layer_name(name)
+    names = [*layers, *(rasters or {})]
+    check_replace(gpkg, names, writer="analysis", replace=replace)
+    with atomic_path(gpkg) as tmp:
+        check_replace(tmp, names, writer="analysis", replace=replace)
+        for name, (frame, params, inputs, title_zh, title_en, *extra) in layers.items():
+            write_frame(tmp, frame, name, description=f"{title_zh} {title_en}")
+            delete_style(tmp, name)
+            write_meta(tmp, name, title_zh=title_zh, title_en=title_en, kind="analysis",
+                       parameters=params, inputs=inputs, source=source,
+                       attribution=extra[0] if extra else "")
+        for name, kwargs in (rasters or {}).items():
+            write_meta(tmp, name, **{"kind": "raster", "source": source, **kwargs})
+    return names

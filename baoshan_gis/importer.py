@@ -51,8 +51,9 @@ from baoshan_gis._errors import (
     CRSError,
     DataImportError,
     InvalidInput,
-    LayerExists,
 )
+from baoshan_gis._guard import check_replace
+from baoshan_gis._import_checks import absorb_m_notices, check_degrees, declared_m, drop_m
 from baoshan_gis.inputs import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # re-exported
 from baoshan_gis.inputs import ReadOptions, read_any, read_table
 from baoshan_gis.inputs._common import LAT_NAMES as LAT_NAMES  # re-exported
@@ -218,11 +219,8 @@ def import_layer(
         unplaced_name = None
     else:
         _gpkg.check_layer_name(str(unplaced_name))
-    if name in existing and not (replace or append):
-        raise LayerExists(
-            f"layer {name!r} already exists in {gpkg_path.name!r}; use --replace to overwrite "
-            "it or choose another --name"
-        )
+    if not append and gpkg_path.exists():  # what a name may replace: baoshan_gis._guard
+        check_replace(gpkg_path, [name], writer="import", replace=replace)
     conversion = _check_source_crs(source_crs)
     target_crs = _parse_crs(crs) if crs is not None else None
     if encoding is not None:
@@ -248,8 +246,13 @@ def import_layer(
                 "the answers are cached, the GeoPackage was not changed"
             )
     else:
-        frame = read_any(path, options, warnings)
+        notices: list[str] = []
+        with absorb_m_notices(notices):
+            frame = read_any(path, options, warnings)
+        frame = drop_m(frame, path.name, bool(notices) or declared_m(path, layer),
+                       warnings.append)
         frame = _apply_crs(frame, path.name, target_crs, warnings)
+        check_degrees(frame, path.name)
         check_gauss_kruger(frame, path.name)
         frame = _drop_missing_geometry(frame, warnings)
         if conversion is not None:
@@ -282,7 +285,11 @@ def import_layer(
         frame = gpd.GeoDataFrame(pd.concat([keep, frame], ignore_index=True), crs=WGS84)
     meta = _gpkg.read_meta(gpkg_path).get(name, {}) if name in existing else {}
     plan_layer = meta.get("kind") == "plan"
+    gtypes = tuple(sorted(set(frame.geometry.geom_type.dropna())))
     with _gpkg.atomic_path(gpkg_path) as tmp:
+        if tmp.exists():  # again under the lock, on the current file
+            check_replace(tmp, [name], writer="import", replace=replace or append,
+                          geometry_types=gtypes)
         _gpkg.write_frame(tmp, frame, name, description=f"imported from {path.name}")
         if unplaced_name is not None and new_unplaced is not None and (
             len(new_unplaced) or unplaced_name in existing
@@ -316,7 +323,6 @@ def import_layer(
             f"{len(moved)} row(s) moved out of {unplaced_name!r} now that they are placed: "
             + ", ".join(moved)
         )
-    gtypes = tuple(sorted(set(frame.geometry.geom_type.dropna())))
     return ImportReport(
         name=name, count=len(frame), repaired=repaired, warnings=warnings,
         converted_from=conversion, source_file=path.name, geometry_types=gtypes,

@@ -8,6 +8,9 @@ environment variables so that nothing machine-specific is written in the code:
     the wheel);
 ``BAOSHAN_MAPS_DIR``
     folder of map definitions (default: ``maps/``);
+``BAOSHAN_LOCK_TIMEOUT``
+    seconds a writer waits for another writer's lock on a GeoPackage (default
+    :data:`LOCK_TIMEOUT_S`; ``baoshan-gis --lock-timeout`` sets :data:`LOCK_TIMEOUT_S`);
 ``BAOSHAN_SHARED_DATA``
     folder with the offline reference data (default: ``../shared/data`` next to the repository);
     only the scripts that refresh the embedded defaults read it.
@@ -51,6 +54,34 @@ STATUSES: tuple[str, ...] = ("existing", "planned", "under construction")
 
 #: Attribution every map or export showing OpenStreetMap-derived data must carry.
 OSM_ATTRIBUTION: str = "© OpenStreetMap contributors"
+
+#: Seconds a writer waits for the GeoPackage's write lock (None: ``BAOSHAN_LOCK_TIMEOUT``, else 60).
+LOCK_TIMEOUT_S: float | None = None
+#: Largest total uncompressed size of a zip archive given to ``layers import`` (bytes).
+ARCHIVE_MAX_BYTES: int = 256 * 1024**2
+#: Largest number of members of a zip archive given to ``layers import``.
+ARCHIVE_MAX_MEMBERS: int = 1000
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for a GeoPackage's write lock: :data:`LOCK_TIMEOUT_S`, else the env."""
+    if LOCK_TIMEOUT_S is not None:
+        return float(LOCK_TIMEOUT_S)
+    raw = os.environ.get("BAOSHAN_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return 60.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        from baoshan_gis._errors import InvalidInput
+
+        raise InvalidInput(
+            f"BAOSHAN_LOCK_TIMEOUT={raw!r} is not a number of seconds >= 0 (e.g. 60)"
+        )
+    return value
+
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent

@@ -68,6 +68,18 @@ def to_metric(frame: gpd.GeoDataFrame | gpd.GeoSeries, what: str, crs: Any = Non
     return frame.to_crs(target)
 
 
+def require_polygons(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """Return ``frame`` if its geometries are polygons; refuse points and lines (zero area)."""
+    types = set(frame.geometry.dropna()[~frame.geometry.dropna().is_empty].geom_type)
+    other = sorted(types - {"Polygon", "MultiPolygon"})
+    if other:
+        raise AnalysisError(
+            f"{what} must be polygons (areas to measure), but the layer holds {', '.join(other)}; "
+            "use a polygon layer such as belt_zones, innovation_belt or district"
+        )
+    return frame
+
+
 def parse_distance(value: Any, what: str, *, geographic_input: bool = False,
                    allow_zero: bool = False) -> float:
     """Return a distance in metres, refusing degrees, non-positive and non-finite values.

@@ -25,6 +25,7 @@ from baoshan_gis.analysis._validate import (
     is_geographic,
     parse_distance,
     radii_by_category,
+    require_polygons,
     to_metric,
     warn_if_empty,
 )
@@ -173,7 +174,7 @@ def coverage(
         ``covered_share`` (0-1) and with population ``population``, ``covered_population``,
         ``covered_population_share``. Never NaN.
     """
-    zm = to_metric(zones, "zones", crs)
+    zm = require_polygons(to_metric(zones, "zones", crs), "zones")
     rm = to_metric(reach, "reach", zm.crs)
     rm = rm[~(rm.geometry.is_empty | rm.geometry.isna()).to_numpy()]
     union = shapely.union_all(rm.geometry.to_numpy()) if len(rm) else shapely.Polygon()

@@ -25,6 +25,7 @@ from baoshan_gis.analysis._validate import (
     parse_distance,
     point_xy,
     points_xy_in,
+    require_polygons,
     to_metric,
     warn_if_empty,
 )
@@ -225,7 +226,7 @@ def carrier_density(
     >>> carrier_density(zones, pts)[["count", "per_km2", "count_lab"]].to_dict("records")
     [{'count': 2, 'per_km2': 2.0, 'count_lab': 1}]
     """
-    zm = to_metric(zones, "zones", crs)
+    zm = require_polygons(to_metric(zones, "zones", crs), "zones")
     cats, _ = _categories(carriers, by, categories)
     out = zones.copy()
     areas = zm.geometry.area.to_numpy()
@@ -256,7 +257,7 @@ def square_grid(
     geopandas.GeoDataFrame
         Columns ``cell_id`` ("r<row>_c<col>"), ``row``, ``col``, geometry, in the metric CRS.
     """
-    am = to_metric(area, "area", crs)
+    am = require_polygons(to_metric(area, "area", crs), "area")
     size = parse_distance(cell_size, "cell_size", geographic_input=is_geographic(area))
     if warn_if_empty(am, "area layer"):
         return gpd.GeoDataFrame({"cell_id": [], "row": [], "col": []}, geometry=[], crs=am.crs)
@@ -311,7 +312,7 @@ def h3_grid(area: gpd.GeoDataFrame | gpd.GeoSeries, *, resolution: int,
     if not isinstance(resolution, int | np.integer) or not 0 <= int(resolution) <= 15:
         raise AnalysisError(f"H3 resolution must be an integer 0-15, got {resolution!r}")
     res = int(resolution)
-    am = to_metric(area, "area")
+    am = require_polygons(to_metric(area, "area"), "area")
     if warn_if_empty(am, "area layer"):
         return gpd.GeoDataFrame({"h3": []}, geometry=[], crs="EPSG:4326")
     area_m2 = float(am.geometry.area.sum())

@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from baoshan_gis.analysis._validate import parse_distance, to_metric, zone_labels
+from baoshan_gis.analysis._validate import parse_distance, require_polygons, to_metric, zone_labels
 from baoshan_gis.analysis.coverage import PopulationInput, zonal_sum
 
 
@@ -46,7 +46,7 @@ def coverage_gaps(
         [``population``, ``rank_population``], geometry.
     """
     min_m2 = parse_distance(min_area, "min_area", geographic_input=False, allow_zero=True)
-    zm = to_metric(zones, "zones", crs)
+    zm = require_polygons(to_metric(zones, "zones", crs), "zones")
     rm = to_metric(reach, "reach", zm.crs)
     rm = rm[~(rm.geometry.is_empty | rm.geometry.isna()).to_numpy()]
     union = shapely.union_all(rm.geometry.to_numpy()) if len(rm) else shapely.Polygon()

@@ -371,34 +371,28 @@ def write_report(
     step("write GeoPackage")
     written: list[str] = []
     if write_layers:
-        with _gpkg.atomic_path(gpkg) as tmp:
-            for name, (frame, params, inputs, title_zh, title_en) in layers_out.items():
-                _gpkg.write_frame(tmp, frame, name, description=f"{title_zh} {title_en}")
-                osm = any(i.startswith(("street_", "drive_")) for i in inputs)
-                _gpkg.write_meta(tmp, name, title_zh=title_zh, title_en=title_en,
-                                 kind="analysis", parameters=params, inputs=inputs,
-                                 source="baoshan-gis report",
-                                 attribution=OSM_ATTRIBUTION if osm else "")
-                written.append(name)
-            served = cog.resolve()
-            if not served.is_relative_to(gpkg.resolve().parent):
-                # the service follows raster paths only inside the GeoPackage's folder: a copy
-                # of the COG goes beside the GeoPackage
-                served = gpkg.resolve().parent / f"{gpkg.stem}_carrier_density.tif"
-                with _gpkg.atomic_path(served, copy_existing=False) as tmp_cog:
-                    shutil.copyfile(cog, tmp_cog)
-                files.append(served)
-            rel = os.path.relpath(served, gpkg.resolve().parent)
-            _gpkg.write_meta(
-                tmp, "carrier_density", title_zh="科创载体核密度",
-                title_en="Carrier kernel density",
-                kind="raster", source="baoshan-gis report",
-                parameters={"path": rel, "bandwidth_m": kde_bandwidth, "cell_size_m": kde_cell,
-                            "units": surface.units, "crs": METRIC_CRS, "nodata": surface.nodata,
-                            "kernel": "gaussian"},
-                inputs=["carriers", "district"],
-            )
-            written.append("carrier_density")
+        served = cog.resolve()
+        if not served.is_relative_to(gpkg.resolve().parent):
+            # the service follows raster paths only inside the GeoPackage's folder: a copy
+            # of the COG goes beside the GeoPackage
+            served = gpkg.resolve().parent / f"{gpkg.stem}_carrier_density.tif"
+            with _gpkg.atomic_path(served, copy_existing=False) as tmp_cog:
+                shutil.copyfile(cog, tmp_cog)
+            files.append(served)
+        rel = os.path.relpath(served, gpkg.resolve().parent)
+        raster = {"title_zh": "科创载体核密度", "title_en": "Carrier kernel density",
+                  "parameters": {"path": rel, "bandwidth_m": kde_bandwidth,
+                                 "cell_size_m": kde_cell, "units": surface.units,
+                                 "crs": METRIC_CRS, "nodata": surface.nodata,
+                                 "kernel": "gaussian"},
+                  "inputs": ["carriers", "district"]}
+        with_attribution = {
+            name: (frame, params, inputs, title_zh, title_en,
+                   OSM_ATTRIBUTION if any(i.startswith(("street_", "drive_")) for i in inputs)
+                   else "")
+            for name, (frame, params, inputs, title_zh, title_en) in layers_out.items()}
+        written = _gpkg.write_analysis_layers(gpkg, with_attribution, source="baoshan-gis report",
+                                              rasters={"carrier_density": raster})
     return ReportResult(out_dir=out, report=report, files=files, layers=written, tables=tables)
 
 

@@ -36,6 +36,7 @@ from baoshan_gis.analysis._validate import (
     is_geographic,
     parse_distance,
     point_xy,
+    require_polygons,
     to_metric,
     warn_if_empty,
 )
@@ -218,7 +219,7 @@ def suggest_sites(
         raise AnalysisError(f"n_sites must be a positive integer, got {n_sites!r}")
     cell = parse_distance(demand_cell if demand_cell is not None else r / 5, "demand_cell",
                           geographic_input=geographic)
-    zm = to_metric(zones, "zones", crs)
+    zm = require_polygons(to_metric(zones, "zones", crs), "zones")
     if warn_if_empty(zm, "zone layer"):
         raise AnalysisError("the zone layer is empty: there is no demand to cover")
     from scipy.spatial import cKDTree
@@ -265,7 +266,19 @@ def suggest_sites(
     else:
         rows = cols = np.empty(0, dtype=np.int64)
     cover = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(dem_idx), len(cx)))
-    k = min(int(n_sites), len(cx))
+    if n_sites > len(cx):
+        raise AnalysisError(
+            f"n_sites={n_sites} is more than the {len(cx)} candidate sites; ask for at most "
+            f"{len(cx)} (or give more candidates: a smaller spacing or a candidate layer)"
+        )
+    n_useful = int(np.unique(cols).size)
+    if n_sites > n_useful:
+        raise AnalysisError(
+            f"n_sites={n_sites}, but only {n_useful} of the {len(cx)} candidate sites would cover "
+            f"any demand the existing carriers leave uncovered; ask for at most {n_useful}"
+            + (" (there is nothing left to cover)" if n_useful == 0 else "")
+        )
+    k = int(n_sites)
     chosen, _obj = solve_mclp(dw[dem_idx], cover, k, method=method, time_limit=time_limit)
     # marginal gains in rank order
     csc = cover.tocsc()

@@ -28,8 +28,14 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="baoshan-gis")
-def main() -> None:
+@click.option("--lock-timeout", type=click.FloatRange(min=0, max=86400), default=None,
+              help="Seconds to wait while another writer holds the GeoPackage's lock "
+                   "(default: BAOSHAN_LOCK_TIMEOUT, else 60).")
+def main(lock_timeout: float | None) -> None:
     """baoshan-gis: plan layers, coverage analysis, maps and tiles for Baoshan's S&T plan."""
+    from baoshan_gis import settings
+
+    settings.LOCK_TIMEOUT_S = lock_timeout
 
 
 def _register_all() -> None:

@@ -18,7 +18,9 @@ _CSV = click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_ty
                     help="Also save the table as CSV (UTF-8).")
 _WRITE = click.option("--write-layer", "write_layer", default=None,
                       help="Write the result into the GeoPackage as this layer (e.g. "
-                           "analysis_coverage_custom).")
+                           "analysis_coverage_custom); replaces only analysis layers.")
+_REPLACE = click.option("--replace", is_flag=True,
+                        help="Let --write-layer replace a plan, imported or foreign layer.")
 _POP = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                     help="Population GeoTIFF (people per cell) for covered people.")
 
@@ -45,16 +47,13 @@ def _show(frame: Any, csv_path: Path | None, columns: list[str] | None = None) -
 
 
 def _save(gpkg: Path, frame: Any, name: str | None, *, title_zh: str, title_en: str,
-          parameters: dict[str, Any], inputs: list[str]) -> None:
+          parameters: dict[str, Any], inputs: list[str], replace: bool = False) -> None:
     if not name:
         return
-    from baoshan_gis import gpkg as g
+    from baoshan_gis.gpkg import write_analysis_layers
 
-    g.check_layer_name(name)
-    with g.atomic_path(gpkg) as tmp:
-        g.write_frame(tmp, frame, name, description=f"{title_zh} {title_en}")
-        g.write_meta(tmp, name, title_zh=title_zh, title_en=title_en, kind="analysis",
-                     parameters=parameters, inputs=inputs, source="baoshan-gis CLI")
+    write_analysis_layers(gpkg, {name: (frame, parameters, inputs, title_zh, title_en)},
+                          source="baoshan-gis CLI", replace=replace)
     click.echo(f"wrote layer {name!r} into {gpkg}")
 
 
@@ -93,9 +92,10 @@ def _radius(values: tuple[str, ...]) -> float | dict[str, str]:
 @click.option("--cell", default="50", show_default=True, help="KDE cell size, metres.")
 @_CSV
 @_WRITE
+@_REPLACE
 def density_cmd(gpkg: Path, zones: str, carriers: str, grid: str | None, h3_res: int | None,
                 area: str, kde_path: Path | None, bandwidth: str, cell: str,
-                csv_path: Path | None, write_layer: str | None) -> None:
+                csv_path: Path | None, write_layer: str | None, replace: bool) -> None:
     """Carriers per zone (or grid cell / H3 hexagon): counts and per km², by category."""
     from baoshan_gis._errors import AnalysisError
     from baoshan_gis.analysis import carrier_density, grid_density, h3_density, kernel_density
@@ -126,7 +126,7 @@ def density_cmd(gpkg: Path, zones: str, carriers: str, grid: str | None, h3_res:
         click.echo(f"saved {kde_path} (peak {float(surface.values[surface.valid()].max()):.3f} "
                    "carriers per km²)")
     _save(gpkg, res, write_layer, title_zh="科创载体密度", title_en="Carrier density",
-          parameters=params, inputs=inputs)
+          parameters=params, inputs=inputs, replace=replace)
 
 
 @click.command("coverage")
@@ -148,10 +148,11 @@ def density_cmd(gpkg: Path, zones: str, carriers: str, grid: str | None, h3_res:
 @_POP
 @_CSV
 @_WRITE
+@_REPLACE
 def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
                  categories: tuple[str, ...], graph: str | None, minutes: float | None,
                  distance: str | None, speed: float, directed: bool, population: Path | None,
-                 csv_path: Path | None, write_layer: str | None) -> None:
+                 csv_path: Path | None, write_layer: str | None, replace: bool) -> None:
     """Covered area, share and (with --population) people per zone."""
     from baoshan_gis.analysis import coverage, euclidean_coverage, network_reach
     from baoshan_gis.analysis.network import resolve_graph
@@ -178,7 +179,7 @@ def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
             "covered_population", "covered_population_share"]
     _show(res, csv_path, cols)
     _save(gpkg, res, write_layer, title_zh="覆盖率", title_en="Coverage", parameters=params,
-          inputs=[zones, carriers])
+          inputs=[zones, carriers], replace=replace)
 
 
 @click.command("gaps")
@@ -194,9 +195,10 @@ def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
 @_POP
 @_CSV
 @_WRITE
+@_REPLACE
 def gaps_cmd(gpkg: Path, zones: str, carriers: str, radius: str, stations: str,
              station_radius: str, min_area: float, population: Path | None,
-             csv_path: Path | None, write_layer: str | None) -> None:
+             csv_path: Path | None, write_layer: str | None, replace: bool) -> None:
     """Parts of the zones outside every reach area, largest first."""
     import geopandas as gpd
     import pandas as pd
@@ -219,7 +221,7 @@ def gaps_cmd(gpkg: Path, zones: str, carriers: str, radius: str, stations: str,
                           "rank_population"])
     _save(gpkg, res, write_layer, title_zh="覆盖空白区", title_en="Coverage gaps",
           parameters={"radius": radius, "station_radius": station_radius, "min_area_m2": min_area},
-          inputs=[zones, carriers] + ([stations] if stations else []))
+          inputs=[zones, carriers] + ([stations] if stations else []), replace=replace)
 
 
 @click.command("sites")
@@ -236,9 +238,11 @@ def gaps_cmd(gpkg: Path, zones: str, carriers: str, radius: str, stations: str,
 @_POP
 @_CSV
 @_WRITE
+@_REPLACE
 def sites_cmd(gpkg: Path, zones: str, carriers: str, radius: str, n_sites: int,
               candidates: str | None, spacing: str | None, method: str,
-              population: Path | None, csv_path: Path | None, write_layer: str | None) -> None:
+              population: Path | None, csv_path: Path | None, write_layer: str | None,
+              replace: bool) -> None:
     """Where N new carriers would cover the most still-uncovered area (or people)."""
     from baoshan_gis.analysis import suggest_sites
 
@@ -255,7 +259,7 @@ def sites_cmd(gpkg: Path, zones: str, carriers: str, radius: str, n_sites: int,
     _save(gpkg, res, write_layer, title_zh="建议新增载体选址", title_en="Suggested sites",
           parameters={"radius": radius, "n_sites": n_sites, "method": method,
                       **{k: v for k, v in res.attrs.items()}},
-          inputs=[zones, carriers] + ([candidates] if candidates else []))
+          inputs=[zones, carriers] + ([candidates] if candidates else []), replace=replace)
 
 
 @click.command("report")
