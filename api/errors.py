@@ -19,6 +19,7 @@ from baoshan_gis._errors import (
     AnalysisError,
     BaoshanGISError,
     BuildError,
+    GeoPackageLocked,
     InvalidBBox,
     InvalidInput,
     InvalidTile,
@@ -26,6 +27,7 @@ from baoshan_gis._errors import (
     OfflineError,
     RequestTooLarge,
     ServiceBusy,
+    StorageError,
 )
 
 log = logging.getLogger("baoshan_gis.api")
@@ -40,6 +42,8 @@ STATUS_CODES: dict[type[BaseException], int] = {
     NotFound: 404,
     OfflineError: 503,
     ServiceBusy: 503,
+    GeoPackageLocked: 503,
+    StorageError: 507,
     BuildError: 500,
     BaoshanGISError: 500,
 }
