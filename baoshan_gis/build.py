@@ -23,7 +23,7 @@ from baoshan_gis import gpkg as _gpkg
 from baoshan_gis import settings
 from baoshan_gis._errors import BuildError, CatalogueError
 from baoshan_gis.catalogue import LayerDef, load_catalogue, unplaced_layer, unplaced_rows
-from baoshan_gis.qgis_style import qml_for
+from baoshan_gis.qgis_style import qml_for, sld_for
 from baoshan_gis.recipes import RecipeContext, place, to_metric, to_wgs84
 from baoshan_gis.style import layer_style
 
@@ -361,6 +361,12 @@ def build_layers(
     return built
 
 
+def _is_schematic(frame: pd.DataFrame) -> bool:
+    """Whether the layer draws as schematic (any feature is), as the print maps decide."""
+    q = frame.get("geometry_quality")
+    return bool(q is not None and (q == "schematic").any())
+
+
 def build_geopackage(
     out: str | os.PathLike[str],
     *,
@@ -415,7 +421,10 @@ def build_geopackage(
                     parameters=_osm_parameters(ldef, frame) if osm else None,
                 )
                 if ldef.is_spatial:
-                    _gpkg.write_style(tmp, name, qml_for(layer_style(name)), description=ldef.title)
+                    st, schem = layer_style(name), _is_schematic(frame)
+                    _gpkg.write_style(tmp, name, qml_for(st, schematic=schem),
+                                      sld=sld_for(st, name, schematic=schem),
+                                      description=ldef.title)
                 if ldef.build.get("recipe") == "unplaced":
                     _gpkg.write_frame(tmp, unplaced_rows(ldef), f"{name}_unplaced",
                                       description=f"{ldef.title}: named by the plan, not located")

@@ -11,7 +11,13 @@ Besides the layers, the GeoPackage holds two bookkeeping tables:
     ``import`` or ``analysis``), and for imports and analyses the parameters and input layers as
     JSON;
 ``layer_styles``
-    QGIS's own table of default styles, so the file opens styled in QGIS.
+    QGIS's own table of default styles (registered in ``gpkg_contents`` as an attributes table,
+    the way QGIS and GDAL create it), so the file opens styled in QGIS.
+
+Geometry layers hold no null or empty geometries and their polygons' exterior rings run
+counter-clockwise (GeoPackage and PDOK validator rules RQ24, RC20): features the plan names but
+that cannot be placed yet go to the attributes table ``<layer>_unplaced``, listed in the layer's
+metadata row (``parameters["unplaced"]``); :func:`read_layer` returns them again, geometry null.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from baoshan_gis._errors import InvalidInput, LayerNotFound
 from baoshan_gis._files import atomic_path as atomic_path  # re-exported: gpkg.atomic_path
@@ -35,6 +42,11 @@ from baoshan_gis._files import atomic_path as atomic_path  # re-exported: gpkg.a
 META_TABLE = "baoshan_layer_meta"
 _SAFE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")  # used with fullmatch: no "\n" slips in
 _RESERVED_PREFIXES = ("gpkg_", "rtree_", "sqlite_", "layer_styles", "baoshan_")
+STYLES_TABLE = "layer_styles"
+#: Suffix of the attributes table holding the unplaced features of a geometry layer.
+UNPLACED_SUFFIX = "_unplaced"
+#: Numeric columns of an unplaced feature that stay as they are (all others become NULL).
+_KEEP_NUMERIC = frozenset({"accuracy_m", "seq", "fid", "id", "zone_index"})
 
 
 @dataclass(frozen=True)
@@ -121,7 +133,15 @@ def layer_names(gpkg: str | os.PathLike[str]) -> list[str]:
             "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features','attributes') "
             "ORDER BY rowid"
         ).fetchall()
-    return [r[0] for r in rows]
+    names = [r[0] for r in rows]
+    return [n for n in names if not _is_companion(n, names)]
+
+
+def _is_companion(name: str, names: list[str]) -> bool:
+    """The styles table, and ``<layer>_unplaced`` beside ``<layer>``: not layers of their own."""
+    if name == STYLES_TABLE:
+        return True
+    return name.endswith(UNPLACED_SUFFIX) and name[: -len(UNPLACED_SUFFIX)] in names
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
@@ -143,6 +163,7 @@ def read_layer(
     *,
     bbox: tuple[float, float, float, float] | None = None,
     columns: list[str] | None = None,
+    with_unplaced: bool = False,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read one layer as a GeoDataFrame (EPSG:4326), or a DataFrame for attribute tables.
 
@@ -157,6 +178,8 @@ def read_layer(
         CRS when the file stores another one; the frame returned is always EPSG:4326).
     columns
         Optional subset of attribute columns.
+    with_unplaced
+        Also return the rows of ``<name>_unplaced`` (features not located yet), geometry null.
     """
     require_layer(gpkg, name)
     crs = _layer_crs(Path(gpkg), name)
@@ -170,6 +193,24 @@ def read_layer(
     )
     if getattr(frame, "crs", None) is not None and not _is_wgs84(frame.crs):
         frame = frame.to_crs(4326)  # foreign GeoPackages (EPSG:2385, custom WKT): WGS84 out
+    companion = name + UNPLACED_SUFFIX
+    if (with_unplaced and bbox is None and isinstance(frame, gpd.GeoDataFrame)
+            and _has_table(gpkg, companion)):
+        rest = pyogrio.read_dataframe(
+            Path(gpkg), layer=companion, columns=columns, fid_as_index=False
+        )
+        if len(rest):
+            gcol = frame.geometry.name
+            unplaced = gpd.GeoDataFrame(
+                rest.assign(**{gcol: gpd.GeoSeries([None] * len(rest), index=rest.index)}),
+                geometry=gcol,
+                crs=frame.crs,
+            )
+            frame = gpd.GeoDataFrame(
+                pd.concat([frame, unplaced], ignore_index=True),
+                geometry=frame.geometry.name,
+                crs=frame.crs,
+            )
     return frame
 
 
@@ -195,6 +236,24 @@ def _bounds_wgs84(bounds: tuple[float, ...], crs: str | None) -> tuple[float, ..
 
     t = Transformer.from_crs(CRS.from_user_input(crs), 4326, always_xy=True)
     return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
+
+
+def _has_table(gpkg: str | os.PathLike[str], table: str) -> bool:
+    with contextlib.closing(_connect_ro(Path(gpkg))) as con:
+        return (
+            con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (table,)).fetchone()
+            is not None
+        )
+
+
+def unplaced_names(gpkg: str | os.PathLike[str], name: str) -> list[str]:
+    """``name_zh`` of the features of layer ``name`` kept without geometry (未定位)."""
+    companion = name + UNPLACED_SUFFIX
+    if not _has_table(gpkg, companion):
+        return []
+    rest = pyogrio.read_dataframe(Path(gpkg), layer=companion)
+    col = "name_zh" if "name_zh" in rest.columns else None
+    return [str(v) for v in rest[col]] if col else [str(i) for i in range(len(rest))]
 
 
 def read_fids(gpkg: str | os.PathLike[str], name: str) -> Any:
@@ -299,7 +358,23 @@ def write_meta(
     parameters: dict[str, Any] | None = None,
     inputs: list[str] | None = None,
 ) -> None:
-    """Insert or replace the metadata row of ``layer`` (call inside :func:`atomic_path`)."""
+    """Insert or replace the metadata row of ``layer`` (call inside :func:`atomic_path`).
+
+    When ``layer`` has unplaced features (its ``<layer>_unplaced`` table), their ``name_zh`` are
+    listed in ``parameters["unplaced"]``.
+    """
+    parameters = dict(parameters or {})
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        companion = layer + UNPLACED_SUFFIX
+        has = con.execute(
+            "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (companion,)
+        ).fetchone()
+        if has:
+            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{companion}")')]
+            key = "name_zh" if "name_zh" in cols else "rowid"
+            parameters["unplaced"] = [
+                str(r[0]) for r in con.execute(f'SELECT "{key}" FROM "{companion}"')
+            ]
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         _ensure_meta_table(con)
         con.execute(
@@ -341,6 +416,37 @@ def write_frame(
         if frame.crs is None:
             raise InvalidInput(f"layer {layer!r} has no CRS; cannot write it")
         out = frame.to_crs(4326) if frame.crs.to_epsg() != 4326 else frame
+        geoms = out.geometry.to_numpy()
+        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        if layer.startswith("analysis_"):  # derived: no stale unplaced rows from a past run
+            _drop_table(path, layer + UNPLACED_SUFFIX)
+        if missing.any():
+            rest = pd.DataFrame(out.loc[missing].drop(columns=out.geometry.name))
+            # a feature without geometry has no measured values (never a measured 0)
+            for col in rest.columns:
+                if (
+                    col not in _KEEP_NUMERIC
+                    and pd.api.types.is_numeric_dtype(rest[col])
+                    and not pd.api.types.is_bool_dtype(rest[col])
+                ):
+                    rest[col] = pd.Series([None] * len(rest), index=rest.index, dtype="Float64")
+            pyogrio.write_dataframe(
+                rest,
+                path,
+                layer=layer + UNPLACED_SUFFIX,
+                driver="GPKG",
+                layer_options={
+                    "DESCRIPTION": f"{description or layer}: features not located yet (未定位)",
+                    "IDENTIFIER": f"{identifier or layer} (未定位 unplaced)",
+                    "OVERWRITE": "YES",
+                    "ASPATIAL_VARIANT": "GPKG_ATTRIBUTES",
+                },
+            )
+            out = out.loc[~missing]
+        # counter-clockwise exterior rings, clockwise holes (GeoPackage / OGC convention)
+        out = out.set_geometry(
+            shapely.orient_polygons(out.geometry.to_numpy(), exterior_cw=False), crs=out.crs
+        )
         pyogrio.write_dataframe(
             out,
             path,
@@ -349,6 +455,7 @@ def write_frame(
             promote_to_multi=False,
             layer_options={**options, "SPATIAL_INDEX": "YES", "OVERWRITE": "YES"},
         )
+        _write_analysis_style(path, layer, out)
     else:
         pyogrio.write_dataframe(
             pd.DataFrame(frame),
@@ -366,24 +473,38 @@ def write_style(
     layer: str,
     qml: str,
     *,
+    sld: str = "",
     geometry_column: str = "geom",
     description: str = "",
 ) -> None:
-    """Store ``qml`` as the default QGIS style of ``layer`` in the ``layer_styles`` table."""
+    """Store ``qml`` (and ``sld``) as the default QGIS style of ``layer`` in ``layer_styles``.
+
+    The table is created as GDAL and QGIS create it (ISO-8601 ``update_time``) and registered in
+    ``gpkg_contents`` as an attributes table, so ``ogrinfo FILE layer_styles`` and QGIS's "Load
+    style from database" find it.
+    """
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         con.execute(
-            "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            f"CREATE TABLE IF NOT EXISTS {STYLES_TABLE} ("
+            "id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
             "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
             "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
-            "update_time DATETIME DEFAULT CURRENT_TIMESTAMP)"
+            "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
         )
-        con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
         con.execute(
-            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
-            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner) "
-            "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'baoshan-gis')",
-            (layer, geometry_column, layer, qml, description),
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+            "description, last_change) VALUES (?, 'attributes', ?, "
+            "'QGIS default styles of the layers', strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+            (STYLES_TABLE, STYLES_TABLE),
+        )
+        con.execute(f"DELETE FROM {STYLES_TABLE} WHERE f_table_name = ?", (layer,))
+        con.execute(
+            f"INSERT INTO {STYLES_TABLE} (f_table_catalog, f_table_schema, f_table_name, "
+            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
+            "ui, update_time) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'baoshan-gis', '', "
+            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+            (layer, geometry_column, layer, qml, sld, description),
         )
 
 
@@ -418,10 +539,10 @@ def delete_style(path: str | os.PathLike[str], layer: str) -> None:
     """Remove the stored QGIS style of ``layer``, if any (use inside :func:`atomic_path`)."""
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         exists = con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='layer_styles'"
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (STYLES_TABLE,)
         ).fetchone()
         if exists:
-            con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
+            con.execute(f"DELETE FROM {STYLES_TABLE} WHERE f_table_name = ?", (layer,))
 
 
 def write_analysis_layers(
@@ -449,11 +570,49 @@ def write_analysis_layers(
     with atomic_path(gpkg) as tmp:
         check_replace(tmp, names, writer="analysis", replace=replace)
         for name, (frame, params, inputs, title_zh, title_en, *extra) in layers.items():
+            delete_style(tmp, name)  # then write_frame gives analysis_* layers their style
             write_frame(tmp, frame, name, description=f"{title_zh} {title_en}")
-            delete_style(tmp, name)
             write_meta(tmp, name, title_zh=title_zh, title_en=title_en, kind="analysis",
                        parameters=params, inputs=inputs, source=source,
                        attribution=extra[0] if extra else "")
         for name, kwargs in (rasters or {}).items():
             write_meta(tmp, name, **{"kind": "raster", "source": source, **kwargs})
     return names
+
+
+def _write_analysis_style(
+    path: str | os.PathLike[str], layer: str, frame: gpd.GeoDataFrame
+) -> None:
+    """Give an ``analysis_*`` layer its QGIS style (graduated shares, red gaps, ...)."""
+    from baoshan_gis.qgis_style import analysis_style, qml_for, sld_for
+
+    gtypes = frame.geometry.geom_type.dropna()
+    style = analysis_style(layer, str(gtypes.iloc[0]) if len(gtypes) else None)
+    if style is None:
+        return
+    if style.get("label_field") not in frame.columns:
+        style = {**style, "label_field": "name_zh" if "name_zh" in frame.columns else ""}
+    write_style(
+        path,
+        layer,
+        qml_for(style),
+        sld=sld_for(style, layer),
+        description=f"baoshan-gis default style of {layer}",
+    )
+
+
+def _drop_table(path: str | os.PathLike[str], table: str) -> None:
+    """Drop an attributes table and its registration, if it exists."""
+    if not Path(path).exists():
+        return
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        if not con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
+        ).fetchone():
+            return
+        con.execute(f'DROP TABLE "{table}"')
+        for bookkeeping in ("gpkg_contents", "gpkg_ogr_contents"):
+            if con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (bookkeeping,)
+            ).fetchone():
+                con.execute(f"DELETE FROM {bookkeeping} WHERE table_name = ?", (table,))

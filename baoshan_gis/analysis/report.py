@@ -349,6 +349,8 @@ def write_report(
     acc = _accuracy_table(carriers)
 
     step("write files")
+    for tab in (dens_tab, cov_tab):
+        _mark_unlocated(tab, ~located.to_numpy())
     tables = {"density": dens_tab, "coverage": cov_tab, "gaps": gaps_tab, "sites": sites_tab,
               "carriers_accuracy": acc}
     if walk is not None:
@@ -394,6 +396,17 @@ def write_report(
         written = _gpkg.write_analysis_layers(gpkg, with_attribution, source="baoshan-gis report",
                                               rasters={"carrier_density": raster})
     return ReportResult(out_dir=out, report=report, files=files, layers=written, tables=tables)
+
+
+def _mark_unlocated(tab: pd.DataFrame, unlocated: np.ndarray) -> None:
+    """Rows of zones without geometry: 未定位 in the name, no measured numbers (not 0)."""
+    if not unlocated.any():
+        return
+    num = [c for c in tab.columns if pd.api.types.is_numeric_dtype(tab[c])]
+    for c in num:
+        tab[c] = tab[c].astype(object)
+        tab.loc[unlocated, c] = None
+    tab.loc[unlocated, "name_zh"] = tab.loc[unlocated, "name_zh"].astype(str) + "（未定位）"
 
 
 def _accuracy_table(carriers: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -457,8 +470,8 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
                      "could be placed, so 'within reach of an incubator' cannot be measured "
                      "yet; the coverage below is by all carriers in the layer.")
     if unlocated:
-        lines.append("- Zones without a geometry (not located, counted as 0 km²): "
-                     + ", ".join(unlocated) + ".")
+        lines.append("- 未定位 Not located (no geometry yet, so not measured; shown as 未定位 / "
+                     "– in the tables, never as 0): " + ", ".join(unlocated) + ".")
     lines += ["", "### 载体定位精度 Carriers and their accuracy", "",
               md_table(acc.drop(columns=["category"]), digits={"median_accuracy_m": 0,
                                                                "max_accuracy_m": 0}), ""]
