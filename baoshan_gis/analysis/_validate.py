@@ -140,6 +140,40 @@ def radii_by_category(radius: float | str | Mapping[str, float | str], what: str
     return parse_distance(radius, what, geographic_input=geographic_input)
 
 
+class ExcludedCategoriesWarning(UserWarning):
+    """A ``{category: radius}`` mapping leaves out categories present in the layer."""
+
+
+def check_categories(frame: gpd.GeoDataFrame, names: Any, *, by: str | None = "category",
+                     mapping: bool = False) -> list[str]:
+    """Return ``names`` as strings if each is a category of ``frame[by]``, else raise.
+
+    :class:`AnalysisError` names the unknown values and the valid ones (a typo such as ``labs``
+    for ``lab`` would otherwise select nothing and report zeros). An empty layer accepts any name.
+    """
+    wanted = [str(n) for n in names]
+    if by is None or (len(frame) and by not in frame.columns):
+        raise AnalysisError(f"the carriers have no column {by!r} to select categories from")
+    if not len(frame):
+        return wanted
+    valid = sorted(set(frame[by].dropna().astype(str)))
+    unknown = [n for n in wanted if n not in valid]
+    if unknown:
+        where = " in the radius mapping" if mapping else ""
+        raise AnalysisError(
+            f"unknown category {', '.join(repr(u) for u in unknown)}{where}; valid categories "
+            f"in the layer: {', '.join(valid)}"
+        )
+    left_out = [v for v in valid if v not in wanted]
+    if left_out and mapping:
+        warnings.warn(
+            f"the radius mapping leaves out {', '.join(left_out)}: those carriers are excluded "
+            "(give them a radius to include them)",
+            ExcludedCategoriesWarning, stacklevel=3,
+        )
+    return wanted
+
+
 def check_cell_count(n: float, what: str, *, max_cells: int = MAX_CELLS) -> None:
     """Raise :class:`AnalysisError` when a grid would have more than ``max_cells`` cells."""
     if n > max_cells:

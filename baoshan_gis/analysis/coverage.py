@@ -22,6 +22,7 @@ import shapely
 
 from baoshan_gis._errors import AnalysisError
 from baoshan_gis.analysis._validate import (
+    check_categories,
     is_geographic,
     parse_distance,
     radii_by_category,
@@ -73,6 +74,7 @@ def reach_areas(
             raise AnalysisError(
                 f"a radius per category needs the carriers' category column {by!r}"
             )
+        check_categories(cm, list(radii), by=by, mapping=True)
         for cat, r in radii.items():
             sel = cm[cm[by].astype(str) == cat] if len(cm) else cm
             geom = shapely.union_all(sel.geometry.buffer(r, quad_segs=_QUAD_SEGS).to_numpy())
@@ -235,7 +237,8 @@ def euclidean_coverage(
     if categories is not None:
         if by is None or by not in carriers.columns:
             raise AnalysisError(f"carriers have no column {by!r} to select categories from")
-        sel = carriers[carriers[by].astype(str).isin([str(c) for c in categories])]
+        wanted = check_categories(carriers, categories, by=by)
+        sel = carriers[carriers[by].astype(str).isin(wanted)]
     if warn_if_empty(sel, "carrier layer"):
         empty = gpd.GeoDataFrame(geometry=[], crs=zones.crs)
         return coverage(zones, empty, population=population, crs=crs)

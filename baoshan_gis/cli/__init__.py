@@ -8,6 +8,7 @@ Errors of the package become one line on stderr and exit code 2.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -19,11 +20,27 @@ class _Group(click.Group):
     """A click group that turns the package's errors into a one-line message and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BaoshanGISError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return super().invoke(ctx)
+            except BaoshanGISError as exc:
+                _notes(caught)
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(2)
+            finally:
+                _notes(caught)
+
+
+def _notes(caught: list[warnings.WarningMessage]) -> None:
+    """Each distinct warning as one ``note:`` line on stderr (no raw Python warning)."""
+    seen = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text and text not in seen:
+            seen.add(text)
+            click.echo(f"note: {text}", err=True)
+    caught.clear()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -160,7 +160,9 @@ def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
     z = _read(gpkg, zones)
     pts = _read(gpkg, carriers)
     if categories:
-        pts = pts[pts["category"].astype(str).isin(categories)]
+        from baoshan_gis.analysis._validate import check_categories
+
+        pts = pts[pts["category"].astype(str).isin(check_categories(pts, categories))]
     params: dict[str, Any] = {"population": str(population or "")}
     if graph is not None:
         click.echo("loading street graph ...", err=True)
