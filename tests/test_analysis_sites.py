@@ -8,10 +8,11 @@ import math
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import Point, box
 
 from baoshan_gis._errors import AnalysisError
-from baoshan_gis.analysis import solve_mclp, square_grid, suggest_sites
+from baoshan_gis.analysis import site_where_areas, solve_mclp, square_grid, suggest_sites
 
 X0, Y0 = 340_000.0, 3_470_000.0
 
@@ -40,7 +41,9 @@ def test_suggest_sites_equals_exhaustive_search_over_candidates() -> None:
     rng = np.random.default_rng(7)
     cand = gpd.GeoDataFrame(
         geometry=gpd.points_from_xy(X0 + rng.uniform(0, 3000, 9), Y0 + rng.uniform(0, 2000, 9)),
-        crs=32651, index=[f"c{i}" for i in range(9)]).to_crs(4326)
+        crs=32651,
+        index=[f"c{i}" for i in range(9)],
+    ).to_crs(4326)
     r, cell = 600.0, 100.0
     res = suggest_sites(zone, existing, radius=r, n_sites=3, candidates=cand, demand_cell=cell)
     # independent brute force on the same demand cells
@@ -56,13 +59,18 @@ def test_suggest_sites_equals_exhaustive_search_over_candidates() -> None:
         return float(w[left & covers[:, list(c)].any(axis=1)].sum())
 
     best = max(itertools.combinations(range(9), 3), key=value)
-    assert res["cumulative_gain"].iloc[-1] == pytest.approx(value(best), rel=1e-9)
     assert sorted(res["candidate"]) == sorted(f"c{i}" for i in best)
+    # gains are measured on the exact circles (the coverage's geometry), not on the cells
+    z = zone.geometry.iloc[0].difference(Point(X0 + 300, Y0 + 300).buffer(r, quad_segs=32))
+    discs = shapely.union_all([Point(px[i], py[i]).buffer(r, quad_segs=32) for i in best])
+    exact = discs.intersection(z).area
+    assert res["cumulative_gain"].iloc[-1] == pytest.approx(exact, rel=1e-9)
+    assert abs(exact - value(best)) > 1.0  # the cell count differs: a wrong measure would show
     # ranked: marginal gains non-increasing, adding up to the total
     gains = res["marginal_gain"].to_numpy()
     assert (np.diff(gains) <= 1e-6).all()
     assert gains.sum() == pytest.approx(res["cumulative_gain"].iloc[-1])
-    assert res["cumulative_share"].iloc[-1] == pytest.approx(value(best) / w[left].sum())
+    assert res["cumulative_share"].iloc[-1] == pytest.approx(exact / z.area)
     assert res.crs.to_epsg() == 32651
 
 
@@ -74,8 +82,7 @@ def test_existing_carriers_are_held_fixed() -> None:
     # the new site must not sit on top of the existing one: the best site is far from it
     assert site.distance(existing.geometry.iloc[0]) >= 900
     empty = gpd.GeoDataFrame(geometry=[], crs=32651)
-    res0 = suggest_sites(zone, empty, radius=500, n_sites=2, candidate_spacing=250,
-                         method="greedy")
+    res0 = suggest_sites(zone, empty, radius=500, n_sites=2, candidate_spacing=250, method="greedy")
     assert len(res0) == 2 and res0.attrs["demand_uncovered_before"] == pytest.approx(4e6)
 
 
@@ -90,3 +97,45 @@ def test_bad_inputs() -> None:
         suggest_sites(zone, pts, radius=300, method="magic")  # type: ignore[arg-type]
     with pytest.raises(AnalysisError, match="degrees"):
         suggest_sites(zone.to_crs(4326), pts.to_crs(4326), radius=0.005)
+
+
+def test_gains_never_exceed_the_exact_circle_area() -> None:
+    # 1 km candidates in an open zone: cell counts overshoot π r², exact circles cannot
+    zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 12_000, Y0 + 9000)], crs=32651)
+    empty = gpd.GeoDataFrame(geometry=[], crs=32651)
+    r = 1000.0
+    res = suggest_sites(zone, empty, radius=r, n_sites=3, candidate_spacing=1000, demand_cell=230)
+    assert (res["marginal_gain"] <= math.pi * r**2).all()
+    # fully inside the zone: the gain is the area of the coverage's circle polygon
+    circle = Point(0, 0).buffer(r, quad_segs=32).area
+    assert res["marginal_gain"].iloc[0] == pytest.approx(circle, rel=1e-9)
+
+
+def test_known_instance_with_a_unique_optimum() -> None:
+    # a 2 km square and r = 1 km: only the centre covers the whole inscribed circle
+    zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 2000, Y0 + 2000)], crs=32651)
+    offsets = [(0, 0), (300, 0), (0, -300), (-300, 300), (600, 600)]
+    cand = gpd.GeoDataFrame(
+        geometry=[Point(X0 + 1000 + dx, Y0 + 1000 + dy) for dx, dy in offsets],
+        crs=32651,
+        index=[f"c{i}" for i in range(len(offsets))],
+    )
+    empty = gpd.GeoDataFrame(geometry=[], crs=32651)
+    res = suggest_sites(zone, empty, radius=1000, n_sites=1, candidates=cand, demand_cell=50)
+    assert res["candidate"].tolist() == ["c0"]
+    assert res.attrs["alternatives_within_1pct"] == 0
+    where = site_where_areas(res)
+    centre = Point(X0 + 1000, Y0 + 1000)
+    assert where.geometry.iloc[0].contains(centre)
+    # moving the site by 1/12 of r already loses > 1 %: the "where" is the centre's square
+    assert res["where_km2"].iloc[0] == pytest.approx((1000 / 12) ** 2 / 1e6, rel=0.01)
+
+
+def test_where_area_is_wide_in_open_space_and_alternatives_are_counted() -> None:
+    zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 8000, Y0 + 8000)], crs=32651)
+    empty = gpd.GeoDataFrame(geometry=[], crs=32651)
+    res = suggest_sites(zone, empty, radius=1000, n_sites=1, candidate_spacing=500)
+    where = site_where_areas(res).geometry.iloc[0]
+    assert where.contains(res.geometry.iloc[0])
+    assert res["where_km2"].iloc[0] > 2.0  # any interior position serves as well
+    assert res.attrs["alternatives_within_1pct"] > 20

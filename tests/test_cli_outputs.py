@@ -53,3 +53,33 @@ def test_no_raw_warning_reaches_the_terminal(plan: Path, tmp_path: Path) -> None
     assert res.exit_code == 0, res.output
     assert "note: carrier layer is empty: every result is zero" in res.output
     assert "Warning" not in res.output and "warnings.warn" not in res.output
+
+
+@pytest.fixture(scope="module")
+def reported(plan: Path) -> Path:
+    from baoshan_gis.analysis.report import write_report
+
+    out = plan.parent / "report"
+    write_report(plan, out, kde_cell=200)
+    return out
+
+
+def test_cli_sites_and_the_report_give_one_answer(
+    plan: Path, reported: Path, tmp_path: Path
+) -> None:
+    import math
+
+    import pandas as pd
+
+    csv = tmp_path / "sites.csv"
+    res = _run("sites", "--gpkg", str(plan), "--csv", str(csv))
+    assert res.exit_code == 0, res.output
+    cli = pd.read_csv(csv)
+    rep = pd.read_csv(reported / "sites.csv")
+    assert len(cli) == len(rep) == 3
+    assert cli[["lon", "lat"]].to_numpy().tolist() == rep[["lon", "lat"]].to_numpy().tolist()
+    assert cli["marginal_gain_km2"].round(3).tolist() == rep["marginal_gain_km2"].tolist()
+    assert (rep["marginal_gain_km2"] <= math.pi).all()
+    assert "other solutions" in res.output
+    md = (reported / "report.md").read_text(encoding="utf-8")
+    assert "where_km2" in md and "analysis_sites_where" in md

@@ -53,7 +53,7 @@ from baoshan_gis.analysis.network import (
     reachable_nodes,
 )
 from baoshan_gis.analysis.report import ReportResult, write_report
-from baoshan_gis.analysis.sites import solve_mclp, suggest_sites
+from baoshan_gis.analysis.sites import site_where_areas, solve_mclp, suggest_sites
 from baoshan_gis.analysis.walking import WalkingCoverage, walking_coverage
 
 __all__ = [
@@ -81,6 +81,7 @@ __all__ = [
     "point_zone_pairs",
     "reach_areas",
     "reachable_nodes",
+    "site_where_areas",
     "solve_mclp",
     "square_grid",
     "station_coverage",

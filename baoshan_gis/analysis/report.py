@@ -41,7 +41,7 @@ from baoshan_gis.analysis.density import carrier_density, grid_density
 from baoshan_gis.analysis.gaps import coverage_gaps
 from baoshan_gis.analysis.incubators import incubator_section
 from baoshan_gis.analysis.kde import kernel_density, write_cog
-from baoshan_gis.analysis.sites import suggest_sites
+from baoshan_gis.analysis.sites import site_where_areas, suggest_sites
 from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION
 
 #: Zone layers analysed, in report order.
@@ -156,7 +156,7 @@ def write_report(
     gap_min_area: float = 50_000.0,
     n_sites: int = 3,
     site_radius: float = 1000.0,
-    site_spacing: float = 1000.0,
+    site_spacing: float | None = None,
     population: str | os.PathLike[str] | None = None,
     graph: Any = None,
     walk_minutes: float = 15.0,
@@ -186,7 +186,8 @@ def write_report(
         and farther than ``station_radius`` from every station, at least ``gap_min_area`` m².
     n_sites, site_radius, site_spacing
         Suggested new carrier sites (exact maximal covering, existing carriers fixed) among the
-        centres of a ``site_spacing`` grid; demand on a ``site_radius / 5`` grid.
+        centres of a ``site_spacing`` grid (default ``site_radius / 2``, as ``baoshan-gis
+        sites``); demand on a ``site_radius / 5`` grid.
     population
         Optional population GeoTIFF: adds covered people.
     graph, walk_minutes, walk_speed_kmh
@@ -333,7 +334,8 @@ def write_report(
     site_zones = gap_zones
     sites = suggest_sites(site_zones, carriers, radius=site_radius, n_sites=n_sites,
                           candidate_spacing=site_spacing, population=population, method="exact")
-    sites_tab = pd.DataFrame(sites.drop(columns="geometry"))
+    sites_tab = pd.DataFrame(sites.drop(columns=["geometry", "where_wkt"]))
+    sites_tab["where_km2"] = sites_tab["where_km2"].round(3)
     sites_tab["lon"] = sites.geometry.x.round(5).to_numpy()
     sites_tab["lat"] = sites.geometry.y.round(5).to_numpy()
     if "marginal_gain_km2" in sites_tab:
@@ -344,6 +346,10 @@ def write_report(
                 "candidate_spacing_m": site_spacing,
                 "zone_layer": gap_zone_layer, **{k: v for k, v in sites.attrs.items()}},
         [gap_zone_layer, "carriers"], "建议新增载体选址", "Suggested new carrier sites")
+    layers_out["analysis_sites_where"] = (
+        site_where_areas(sites), {"radius_m": site_radius, "tolerance": "1 % of covered total"},
+        [gap_zone_layer, "carriers"], "建议选址范围（移动改变覆盖 < 1%）",
+        "Where each suggested site may move (covered total changes < 1 %)")
 
     step("carrier accuracy")
     acc = _accuracy_table(carriers)
@@ -517,13 +523,17 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               f"area ({units}) not yet within {site_radius:g} m of a carrier in the layer, with "
               "the existing carriers held fixed (maximal covering location problem, solved "
               f"exactly among candidates on a {sites.attrs.get('n_candidates', 0)}-point grid; "
-              f"demand counted on {sites.attrs.get('demand_cell_m', 0):g} m cells, so gains are "
-              "approximate to a few per cent). Marginal gain = newly covered demand given the "
-              "sites ranked above. "
+              f"chosen on {sites.attrs.get('demand_cell_m', 0):g} m demand cells; gains measured "
+              "on the exact circles the coverage uses, so never more than π r²). Marginal gain = "
+              "newly covered demand given the sites ranked above. `where_km2`: the area within "
+              "which the site may move, the others fixed, changing the covered total by less "
+              "than 1 % (layer `analysis_sites_where`; read the sites as these areas, not pins). "
+              f"{sites.attrs.get('alternatives_within_1pct', 0)} other solutions (one site "
+              "moved to another candidate) cover within 1 % of this one. "
               "Because the layer lacks most incubators, these show where the *named* carriers "
               "leave space, not where no incubator exists.", ""]
-    scols = [c for c in ("rank", "marginal_gain_km2", "marginal_gain", "cumulative_share", "lon",
-                         "lat") if c in sites_tab.columns]
+    scols = [c for c in ("rank", "marginal_gain_km2", "marginal_gain", "cumulative_share",
+                         "where_km2", "lon", "lat") if c in sites_tab.columns]
     if "marginal_gain_km2" in scols:
         scols.remove("marginal_gain")
     lines += [md_table(sites_tab[scols], digits={"marginal_gain_km2": 3, "marginal_gain": 0,

@@ -145,6 +145,78 @@ def _exact(w: np.ndarray, a: Any, k: int, time_limit: float) -> list[int]:
     return chosen[:k]
 
 
+def near_optimal_count(weights: np.ndarray, cover: Any, chosen: list[int], *,
+                       tolerance: float = 0.01) -> int:
+    """How many other solutions, one site moved to another candidate, cover within
+    ``tolerance`` of ``chosen`` (a lower bound on the near-optimal solutions: large values
+    mean the choice of exact points is arbitrary and the "where" areas matter more)."""
+    from scipy.sparse import csc_matrix
+
+    a = csc_matrix(cover, dtype=np.float64)
+    a.data[:] = 1.0
+    w = np.asarray(weights, dtype=float)
+    if not chosen:
+        return 0
+    cnt = np.asarray(a[:, chosen].sum(axis=1)).ravel()
+    best = float(w[cnt > 0].sum())
+    at = a.T.tocsr()
+    others = np.ones(a.shape[1], dtype=bool)
+    others[chosen] = False
+    n = 0
+    for i in chosen:
+        col = np.asarray(a[:, i].todense()).ravel()
+        unc = (cnt - col) == 0
+        without = best - float(w[unc & (col > 0)].sum())
+        values = without + at @ (w * unc)
+        n += int(((values >= (1 - tolerance) * best) & others).sum())
+    return n
+
+
+#: A site's "where": moving it anywhere inside changes the covered total by less than this share.
+ROBUST_TOLERANCE = 0.01
+
+
+def _where(i: int, sx: np.ndarray, sy: np.ndarray, pieces: np.ndarray, uncovered: Any, r: float,
+           total: float, measure: Any, steps: int = 12) -> Any:
+    """The area around site ``i`` within which moving it (the others fixed) changes the covered
+    total by less than :data:`ROBUST_TOLERANCE`: squares of ``r / steps`` around the positions
+    that pass, the connected part containing the site."""
+    from baoshan_gis.analysis.coverage import _QUAD_SEGS
+
+    others = shapely.union_all(np.delete(pieces, i)) if len(pieces) > 1 else shapely.Polygon()
+    base = float(measure(np.array([others]))[0])
+    step = r / steps
+    off = np.arange(-steps, steps + 1) * step
+    ox, oy = (a.ravel() for a in np.meshgrid(off, off))
+    keep = np.hypot(ox, oy) <= r + 1e-9
+    px, py = sx[i] + ox[keep], sy[i] + oy[keep]
+    discs = shapely.buffer(shapely.points(px, py), r, quad_segs=_QUAD_SEGS)
+    moved = base + measure(shapely.difference(shapely.intersection(discs, uncovered), others))
+    ok = np.abs(moved - total) < ROBUST_TOLERANCE * max(total, 1e-12)
+    ok |= (ox[keep] == 0) & (oy[keep] == 0)  # the site itself
+    half = step / 2 + 1e-3  # 1 mm overlap: neighbouring squares merge despite rounding
+    cells = shapely.box(px[ok] - half, py[ok] - half, px[ok] + half, py[ok] + half)
+    region = shapely.union_all(cells)
+    site = shapely.Point(sx[i], sy[i])
+    parts = getattr(region, "geoms", [region])
+    return next((p for p in parts if p.intersects(site)), region)
+
+
+def site_where_areas(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The "where" polygons of :func:`suggest_sites` (one per site, in the sites' CRS).
+
+    Each polygon is where the site may move (others fixed) while the covered total changes by
+    less than 1 %: draw it instead of a pin.
+    """
+    metric = gpd.GeoSeries.from_wkt(sites["where_wkt"], crs=sites.attrs.get("metric_crs")
+                                    or "EPSG:32651")
+    keep = [c for c in ("rank", "candidate", "marginal_gain", "marginal_gain_km2",
+                        "cumulative_share", "where_km2", "radius_m", "method") if c in sites]
+    out = gpd.GeoDataFrame(sites[keep].reset_index(drop=True), geometry=metric.to_numpy(),
+                           crs=metric.crs)
+    return out.to_crs(sites.crs) if sites.crs is not None else out
+
+
 def _demand(zm: gpd.GeoDataFrame, cell: float, population: Any, max_cells: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from baoshan_gis.analysis.density import square_grid
@@ -280,18 +352,43 @@ def suggest_sites(
         )
     k = int(n_sites)
     chosen, _obj = solve_mclp(dw[dem_idx], cover, k, method=method, time_limit=time_limit)
-    # marginal gains in rank order
-    csc = cover.tocsc()
-    unc = np.ones(len(dem_idx), dtype=bool)
+    # gains on the exact geometry the coverage uses (circles of the same polygon), not cells
+    from baoshan_gis.analysis.coverage import _QUAD_SEGS
+
+    area_demand = population is None
+
+    def measure(geoms: np.ndarray) -> np.ndarray:
+        if area_demand:
+            return np.asarray(shapely.area(geoms), dtype=float)
+        from baoshan_gis.analysis.coverage import zonal_sum
+
+        return np.asarray(zonal_sum(gpd.GeoSeries(geoms, crs=zm.crs), population), dtype=float)
+
+    zone_union = shapely.union_all(zm.geometry.to_numpy())
+    uncovered = zone_union
+    if len(existing):
+        em = to_metric(existing, "existing carriers", zm.crs)
+        ex, ey = point_xy(em)
+        if len(ex):
+            reach = shapely.union_all(shapely.buffer(shapely.points(ex, ey), r,
+                                                     quad_segs=_QUAD_SEGS))
+            uncovered = shapely.difference(zone_union, reach)
+    shapely.prepare(uncovered)
+    discs = shapely.buffer(shapely.points(cx[chosen], cy[chosen]), r, quad_segs=_QUAD_SEGS)
+    pieces = shapely.intersection(discs, uncovered)
     gains = []
-    for j in chosen:
-        hit = csc[:, j].nonzero()[0]
-        newly = hit[unc[hit]]
-        gains.append(float(dw[dem_idx][newly].sum()))
-        unc[newly] = False
+    so_far = shapely.Polygon()
+    for piece in pieces:
+        new = shapely.difference(piece, so_far)
+        gains.append(float(measure(np.array([new]))[0]))
+        so_far = shapely.union(so_far, new)
     gains_arr = np.array(gains, dtype=float)
     cum = np.cumsum(gains_arr)
-    area_demand = population is None
+    total_left = float(measure(np.array([uncovered]))[0])
+    total = float(cum[-1]) if len(cum) else 0.0
+    where = [_where(i, cx[chosen], cy[chosen], pieces, uncovered, r, total, measure)
+             for i in range(len(chosen))]
+    n_alt = near_optimal_count(dw[dem_idx], cover, chosen, tolerance=ROBUST_TOLERANCE)
     out = gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(chosen) + 1, dtype=np.int64),
@@ -300,6 +397,8 @@ def suggest_sites(
             "marginal_gain_km2": gains_arr / 1e6 if area_demand else np.full(len(chosen), np.nan),
             "cumulative_gain": cum,
             "cumulative_share": cum / total_left if total_left > 0 else np.zeros(len(chosen)),
+            "where_km2": [w.area / 1e6 for w in where],
+            "where_wkt": [shapely.to_wkt(w, rounding_precision=1) for w in where],
             "radius_m": r,
             "method": method,
         },
@@ -310,8 +409,11 @@ def suggest_sites(
     out = out.to_crs(zones.crs)
     out.attrs.update({
         "demand_units": "m²" if area_demand else "people",
-        "demand_total": float(dw.sum()), "demand_uncovered_before": total_left,
-        "demand_covered_by_sites": float(cum[-1]) if len(cum) else 0.0,
+        "demand_total": float(measure(np.array([zone_union]))[0]),
+        "demand_uncovered_before": total_left,
+        "demand_covered_by_sites": total,
         "n_candidates": len(cx), "demand_cell_m": cell,
+        "alternatives_within_1pct": n_alt,
+        "metric_crs": zm.crs.to_string(),
     })
     return out

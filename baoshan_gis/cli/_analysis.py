@@ -234,7 +234,8 @@ def gaps_cmd(gpkg: Path, zones: str, carriers: str, radius: str, stations: str,
 @click.option("--radius", default="1000", show_default=True, help="Service radius, metres.")
 @click.option("-n", "--n-sites", default=3, show_default=True, type=int, help="Sites to choose.")
 @click.option("--candidates", default=None, help="Candidate point layer (default: a grid).")
-@click.option("--spacing", default=None, help="Candidate grid spacing, metres (radius/2).")
+@click.option("--spacing", default=None,
+              help="Candidate grid spacing, metres (default radius/2, as the report).")
 @click.option("--method", type=click.Choice(["exact", "greedy"]), default="exact",
               show_default=True, help="exact: optimal MCLP; greedy: ≥ 63% of optimal, faster.")
 @_POP
@@ -257,7 +258,10 @@ def sites_cmd(gpkg: Path, zones: str, carriers: str, radius: str, n_sites: int,
     out["lon"] = res.to_crs(4326).geometry.x.round(5)
     out["lat"] = res.to_crs(4326).geometry.y.round(5)
     _show(out, csv_path, ["rank", "marginal_gain_km2", "marginal_gain", "cumulative_share",
-                          "lon", "lat"])
+                          "where_km2", "lon", "lat"])
+    click.echo(f"{res.attrs.get('alternatives_within_1pct', 0)} other solutions (one site moved "
+               "to another candidate) cover within 1 %; where_km2: area each site may move in "
+               "changing the covered total by < 1 %")
     _save(gpkg, res, write_layer, title_zh="建议新增载体选址", title_en="Suggested sites",
           parameters={"radius": radius, "n_sites": n_sites, "method": method,
                       **{k: v for k, v in res.attrs.items()}},
