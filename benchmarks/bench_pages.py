@@ -12,12 +12,23 @@ chained on one map (``m=``) and saved, in the same run. Two data sets:
 Print maps: every map of ``maps/`` as a 300-dpi A4 PNG (``render_print``), on the built
 GeoPackage with the analysis outputs of ``write_report``.
 
-Run: ``python benchmarks/bench_pages.py`` (about a minute on 2 cores).
+Fair measurement: every run is a fresh Python process (both sides cold: imports and first-call
+costs included), runs of the two sides are interleaved, three of each; the table gives the median
+with min-max spread and the ratio of medians.
+
+Extra dependency: ``explore()`` needs ``mapclassify`` (``pip install mapclassify``), which
+baoshan-gis itself does not use.
+
+Run: ``python benchmarks/bench_pages.py`` (about two minutes on 2 cores);
+``--pages-only`` skips the print maps.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,28 +69,36 @@ def _scaled_copy(src: Path, dst: Path, n: int = 2000) -> Path:
     return dst
 
 
-def _explore(gpkg: Path, out: Path) -> float:
-    from baoshan_gis.gpkg import read_layer
+_EXPLORE = """
+import sys, time
+t0 = time.perf_counter()
+from baoshan_gis.gpkg import read_layer
+gpkg, out = sys.argv[1], sys.argv[2]
+m = read_layer(gpkg, "district").explore(name="district")
+read_layer(gpkg, "innovation_belt").explore(m=m, name="innovation_belt")
+read_layer(gpkg, "metro_lines").explore(m=m, name="metro_lines")
+read_layer(gpkg, "carriers").explore(m=m, column="category", name="carriers")
+m.save(out)
+print(time.perf_counter() - t0)
+"""
+_OURS = """
+import sys, time
+t0 = time.perf_counter()
+from baoshan_gis.render import write_page
+write_page("carriers_overview", sys.argv[1], sys.argv[2], assets=False)
+print(time.perf_counter() - t0)
+"""
 
-    t0 = time.perf_counter()
-    m = read_layer(gpkg, "district").explore(name="district")
-    read_layer(gpkg, "innovation_belt").explore(m=m, name="innovation_belt")
-    read_layer(gpkg, "metro_lines").explore(m=m, name="metro_lines")
-    read_layer(gpkg, "carriers").explore(m=m, column="category", name="carriers")
-    m.save(out)
-    return time.perf_counter() - t0
+
+def _cold(code: str, gpkg: Path, out: Path) -> float:
+    """Seconds of one cold run (a fresh interpreter; imports included, start-up not)."""
+    res = subprocess.run([sys.executable, "-c", code, str(gpkg), str(out)], check=True,
+                         capture_output=True, text=True)
+    return float(res.stdout.strip().splitlines()[-1])
 
 
-def _ours(gpkg: Path, out: Path) -> float:
-    from baoshan_gis.render import write_page
-
-    t0 = time.perf_counter()
-    write_page("carriers_overview", gpkg, out, assets=False)
-    return time.perf_counter() - t0
-
-
-def _best(fn, *args: object, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
-    return min(fn(*args) for _ in range(repeat))
+def _spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
 
 
 def main() -> None:
@@ -90,14 +109,26 @@ def main() -> None:
     build_geopackage(built)
     scaled = _scaled_copy(built, work / "scaled.gpkg")
     print(f"nproc={os.cpu_count()} load={os.getloadavg()[0]:.2f}")
-    print("| data | explore() bytes | ours bytes | ratio | explore() s | ours s |")
-    print("|---|---|---|---|---|---|")
+    try:
+        import mapclassify  # noqa: F401  (explore() needs it)
+    except ImportError:
+        sys.exit("bench_pages needs mapclassify for explore(): pip install mapclassify")
+    print("| data | explore() bytes | ours bytes | bytes ratio | explore() s | ours s | "
+          "time ratio |")
+    print("|---|---|---|---|---|---|---|")
     for label, gp in (("built", built), ("scaled (2,000 carriers)", scaled)):
-        te = _best(_explore, gp, work / f"explore_{gp.stem}.html")
-        to = _best(_ours, gp, work / f"ours_{gp.stem}.html")
+        te: list[float] = []
+        to: list[float] = []
+        for _ in range(3):  # interleaved
+            te.append(_cold(_EXPLORE, gp, work / f"explore_{gp.stem}.html"))
+            to.append(_cold(_OURS, gp, work / f"ours_{gp.stem}.html"))
         be = (work / f"explore_{gp.stem}.html").stat().st_size
         bo = (work / f"ours_{gp.stem}.html").stat().st_size
-        print(f"| {label} | {be:,} | {bo:,} | {bo / be:.2f}x | {te:.3f} | {to:.3f} |")
+        ratio = statistics.median(to) / statistics.median(te)
+        print(f"| {label} | {be:,} | {bo:,} | {bo / be:.2f}x | {_spread(te)} | {_spread(to)} | "
+              f"{ratio:.2f}x |")
+    if "--pages-only" in sys.argv:
+        return
 
     from baoshan_gis.analysis.report import write_report
     from baoshan_gis.render import load_maps, render_print

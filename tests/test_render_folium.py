@@ -205,38 +205,29 @@ def test_page_draws_one_marker_per_group_listing_every_member(colocated: Path) -
     assert '"unitZh":"载体"' in page and "here (click for the list)" in page
 
 
-def test_page_accuracy_circles_have_radius_accuracy_m(colocated: Path) -> None:
+def test_page_accuracy_circles_are_drawn_in_the_browser(colocated: Path) -> None:
     import folium
 
     m = build_page(_colocated_map(), colocated)
-    circles = [c for c in _walk(m) if isinstance(c, folium.Circle)]
-    got = sorted((round(c.location[0], 6), round(c.location[1], 6), c.options["radius"])
-                 for c in circles)
-    pm = prepare_map(_colocated_map(), colocated)
-    frame = pm.layers[1].frame
-    expected = sorted({(round(frame.geometry.iloc[i].y, 6), round(frame.geometry.iloc[i].x, 6),
-                        float(frame["accuracy_m"].iloc[i])) for i in (0, 2, 3)})
-    assert len(got) == 3
-    for (lat, lon, r), (elat, elon, er) in zip(got, expected, strict=True):
-        assert r == pytest.approx(er, rel=0.01)
-        assert abs(lat - elat) < 1e-5 and abs(lon - elon) < 1e-5
-    assert all(c.options["interactive"] is False for c in circles)
+    # no Python-side circle features: the page draws them from each point's accuracy_m
+    assert not [c for c in _walk(m) if isinstance(c, folium.Circle)]
     page = m.get_root().render()
+    assert '"accuracy":"' in page and "bgCircles(L.geoJson(" in page
+    assert "radius: a" in page and "interactive: false" in page
     assert "radius = accuracy_m" in page and "浅色虚线圆" in page  # the note says what they mean
+    off = build_page(_colocated_map(accuracy_circles=False), colocated).get_root().render()
+    assert '"accuracy":null' in off
 
 
-def test_page_circles_follow_the_setting_and_the_gcj02_shift(colocated: Path) -> None:
-    import folium
+def test_page_loads_no_web_font(colocated: Path, tmp_path: Path) -> None:
+    from baoshan_gis.render import write_page
 
-    off = build_page(_colocated_map(accuracy_circles=False), colocated)
-    assert not [c for c in _walk(off) if isinstance(c, folium.Circle)]
-    plain = build_page(_colocated_map(), colocated)
-    amap = build_page(_colocated_map(), colocated, basemap="amap")
-    a = sorted(tuple(c.location) for c in _walk(plain) if isinstance(c, folium.Circle))
-    b = sorted(tuple(c.location) for c in _walk(amap) if isinstance(c, folium.Circle))
-    for (lat, lon), (glat, glon) in zip(a, b, strict=True):
-        elon, elat = wgs84_to_gcj02(lon, lat)
-        assert abs(glat - elat) < 1e-5 and abs(glon - elon) < 1e-5
+    out = tmp_path / "page.html"
+    write_page(_colocated_map(), colocated, out)
+    html_text = out.read_text(encoding="utf-8")
+    assert "@font-face" not in html_text and ".otf" not in html_text
+    total = sum(f.stat().st_size for f in tmp_path.rglob("*") if f.is_file())
+    assert total <= 1_000_000, total
 
 
 def _walk(el: object) -> list[object]:

@@ -1,4 +1,4 @@
-"""Leaflet's JavaScript, CSS and images, and a CJK web font, for offline pages: from packages.
+"""Leaflet's JavaScript, CSS and images for offline pages: from an installed package.
 
 The interactive pages must work on an intranet with no internet, so they never load Leaflet from
 a CDN. The files come from the PyPI package ``django-js-lib-leaflet`` (Leaflet 1.9.4 as plain
@@ -7,9 +7,8 @@ Leaflet is copied into this repository: :func:`asset_files` finds the installed 
 :func:`write_assets` copies them next to a written page, and the API service serves the same
 files under a URL prefix.
 
-The pages also offer Noto Sans SC (from ``pylopdf-fonts-zh-cn``, OFL 1.1, the font of the print
-maps) as the last web-font fallback, so Chinese text reads on machines without a CJK font; a
-browser only downloads it when no earlier font in the list has the glyphs.
+The pages ship no web font: Chinese text uses the browser's CJK fonts (every desktop OS has
+one), so a page with its assets stays well under 1 MB (Noto Sans SC alone is 8.3 MB).
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ ASSET_NAMES: tuple[str, ...] = (
     "images/marker-icon-2x.png",
     "images/marker-shadow.png",
 )
-#: The CJK web font (fallback) of the pages.
-FONT_ASSET = "fonts/NotoSansSC-Regular.otf"
 #: Version of Leaflet the assets hold (for cache-busting and the page's comment).
 LEAFLET_VERSION = "1.9.4"
 
@@ -60,12 +57,8 @@ def asset_files() -> dict[str, Path]:
     The API service serves these under its own prefix and passes that prefix to
     :func:`baoshan_gis.render.render_page_html`.
     """
-    from baoshan_gis.render._fonts import cjk_font_path
-
     folder = _asset_dir()
-    files = {name: folder / name for name in ASSET_NAMES}
-    files[FONT_ASSET] = cjk_font_path()
-    return files
+    return {name: folder / name for name in ASSET_NAMES}
 
 
 def write_assets(folder: str | os.PathLike[str]) -> list[Path]:
@@ -84,6 +77,6 @@ def write_assets(folder: str | os.PathLike[str]) -> list[Path]:
 
 def asset_url(prefix: str, name: str) -> str:
     """URL of asset ``name`` under ``prefix`` (``"assets/"``, ``"/static/leaflet"``, ...)."""
-    if name not in ASSET_NAMES and name != FONT_ASSET:
+    if name not in ASSET_NAMES:
         raise BaoshanGISError(f"unknown asset {name!r}; assets: {', '.join(ASSET_NAMES)}")
     return prefix.rstrip("/") + "/" + name if prefix else name

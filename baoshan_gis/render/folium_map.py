@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from baoshan_gis._errors import InvalidInput
-from baoshan_gis.render._assets import FONT_ASSET, asset_url, write_assets
+from baoshan_gis.render._assets import asset_url, write_assets
 from baoshan_gis.render._prepare import (
     ACCURACY_COLOR,
     LayerData,
@@ -125,6 +125,24 @@ function bgPoint(ls) {
     }
     return L.circleMarker(latlng, {radius: ls.radius});
   };
+}
+function bgCircles(gj, ls, parent) {
+  // accuracy circles drawn here from each point's accuracy_m (one per distinct radius of a
+  // group's approximate members), under the points, letting clicks through
+  if (ls.accuracy) {
+    gj.eachLayer(function (lyr) {
+      var p = lyr.feature.properties, seen = {};
+      (p._members || [p]).forEach(function (m) {
+        var a = Number(m.accuracy_m);
+        if (m.geometry_quality === "approximate" && isFinite(a) && a > 0 && !seen[a]) {
+          seen[a] = 1;
+          L.circle(lyr.getLatLng(), {radius: a, color: ls.accuracy, weight: 1, opacity: 0.6,
+            dashArray: "4 3", fill: true, fillOpacity: 0.05, interactive: false}).addTo(parent);
+        }
+      });
+    });
+  }
+  gj.addTo(parent);
 }
 function bgMulti(ms) {
   var names = {};
@@ -225,7 +243,8 @@ function bgPopup(ls) {
 _CSS = """
 .leaflet-container { background: #eef0ee; }
 body, html body .leaflet-container { font-family: "Microsoft YaHei", "PingFang SC",
-  "Noto Sans CJK SC", "Noto Sans SC", "BG Noto Sans SC", sans-serif; }
+  "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+  sans-serif; }
 .bg-title { position: absolute; top: 10px; left: 56px; z-index: 1000; background: #fff;
   padding: 6px 12px; border-left: 4px solid #9e1b20; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
 .bg-title h1 { font-size: 17px; margin: 0; color: #222; font-weight: 600; }
@@ -316,32 +335,6 @@ def _group_feature(members: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "Feature", "properties": props, "geometry": members[0]["geometry"]}
 
 
-def _add_accuracy_circles(group: folium.FeatureGroup, ld: LayerData, basemap: str) -> None:
-    """Faint, non-interactive ``folium.Circle``s of radius ``accuracy_m`` (metres)."""
-    import folium
-
-    circles = ld.circles()
-    if not circles:
-        return
-    xy = ld.group_xy()
-    if basemap in GCJ02_BASEMAPS:
-        from baoshan_gis.coords import wgs84_to_gcj02
-
-        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-        xy = np.column_stack([lon, lat])
-    colour = str(ld.style.get("accuracy_color", ACCURACY_COLOR))
-    for gi, radius in circles:
-        circle = folium.Circle(
-            location=[round(float(xy[gi, 1]), PAGE_PRECISION),
-                      round(float(xy[gi, 0]), PAGE_PRECISION)],
-            radius=float(radius), color=colour, weight=1, opacity=0.6, dash_array="4 3",
-            fill=True, fill_opacity=0.05,
-        )
-        # Clicks go through to the features below (Leaflet's ``interactive`` option).
-        circle.options["interactive"] = False
-        group.add_child(circle)
-
-
 def _delta(coords: Any, scale: float) -> list[int]:
     ints = np.rint(np.asarray(coords, dtype="float64").reshape(-1, 2) * scale).astype("int64")
     return np.diff(ints, axis=0, prepend=0).ravel().tolist()
@@ -420,6 +413,8 @@ def _layer_style_js(ld: LayerData) -> dict[str, Any]:
         "cats": dict((st.get("categories") or {}).get("labels") or {}),
         "catField": (st.get("categories") or {}).get("field"),
         "catColors": dict((st.get("categories") or {}).get("values") or {}),
+        "accuracy": (str(st.get("accuracy_color", ACCURACY_COLOR))
+                     if ld.accuracy_circles and ld.kind == "point" else None),
         "unitZh": member_noun(ld.spec.source)[0],
         "unitEn": member_noun(ld.spec.source)[1],
     }
@@ -496,10 +491,8 @@ def build_page(
                          name="bg_title")
     # No favicon request (the page must load without a single failed request).
     fig.header.add_child(Element('<link rel="icon" href="data:,">'), name="bg_icon")
-    font_url = asset_url(asset_url_prefix, FONT_ASSET)
-    font_face = (f"@font-face {{ font-family: 'BG Noto Sans SC'; src: url('{font_url}') "
-                 "format('opentype'); font-display: swap; }")
-    fig.header.add_child(Element(f"<style>{font_face}{_CSS}</style>"), name="bg_css")
+    # Chinese text uses the browser's CJK fonts: no 8 MB web font to download.
+    fig.header.add_child(Element(f"<style>{_CSS}</style>"), name="bg_css")
     helpers = _HELPERS_JS % {"fields": _js_json(_FIELD_LABELS), "values": _js_json(_VALUE_LABELS)}
     fig.header.add_child(Element(f"<script>{helpers}</script>"), name="bg_helpers")
 
@@ -516,7 +509,6 @@ def build_page(
         if ld.kind == "raster":
             _add_raster(group, ld, basemap)
         elif ld.frame is not None and len(ld.frame):
-            _add_accuracy_circles(group, ld, basemap)
             data = _page_geojson(ld, basemap=basemap, precision=precision,
                                  simplify_m=simplify_m)
             group.add_child(_GeoJsonLayer(columnar(data, precision=precision),
@@ -600,9 +592,10 @@ class _GeoJsonLayer:
     """Factory of the compact GeoJSON layer element (a Folium MacroElement)."""
 
     _TEMPLATE = """{% macro script(this, kwargs) %}
-    L.geoJson(bgDecode({{ this.data_js }}), {style: bgStyle({{ this.style_js }}),
+    bgCircles(L.geoJson(bgDecode({{ this.data_js }}), {style: bgStyle({{ this.style_js }}),
         pointToLayer: bgPoint({{ this.style_js }}),
-        onEachFeature: bgPopup({{ this.style_js }})}).addTo({{ this._parent.get_name() }});
+        onEachFeature: bgPopup({{ this.style_js }})}), {{ this.style_js }},
+        {{ this._parent.get_name() }});
 {% endmacro %}"""
 
     def __new__(cls, data: dict[str, Any], style: dict[str, Any]) -> Any:  # type: ignore[misc]
