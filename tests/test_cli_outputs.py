@@ -56,12 +56,15 @@ def test_no_raw_warning_reaches_the_terminal(plan: Path, tmp_path: Path) -> None
 
 
 @pytest.fixture(scope="module")
-def reported(plan: Path) -> Path:
+def report_result(plan: Path):  # type: ignore[no-untyped-def]
     from baoshan_gis.analysis.report import write_report
 
-    out = plan.parent / "report"
-    write_report(plan, out, kde_cell=200)
-    return out
+    return write_report(plan, plan.parent / "report", kde_cell=200)
+
+
+@pytest.fixture(scope="module")
+def reported(report_result) -> Path:  # type: ignore[no-untyped-def]
+    return report_result.out_dir
 
 
 def test_cli_sites_and_the_report_give_one_answer(
@@ -83,3 +86,107 @@ def test_cli_sites_and_the_report_give_one_answer(
     assert "other solutions" in res.output
     md = (reported / "report.md").read_text(encoding="utf-8")
     assert "where_km2" in md and "analysis_sites_where" in md
+
+
+def _commands():  # type: ignore[no-untyped-def]
+    import click
+
+    out = []
+
+    def walk(cmd, path):  # type: ignore[no-untyped-def]
+        out.append(path)
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+
+    walk(main, [])
+    return out
+
+
+@pytest.mark.parametrize("path", _commands(), ids=lambda p: " ".join(p) or "main")
+def test_every_help_ends_with_an_example(path: list[str]) -> None:
+    res = _run(*path, "--help")
+    assert res.exit_code == 0
+    lines = [line.strip() for line in res.output.splitlines() if line.strip()]
+    assert lines[-2] == "Example:"
+    assert lines[-1].startswith("baoshan-gis " + " ".join(path).replace("map render", "map"))
+
+
+def test_progress_prints_one_line_per_step_off_a_terminal() -> None:
+    import io
+
+    from baoshan_gis.cli._progress import progress_callback
+
+    buf = io.StringIO()
+    step, close = progress_callback(3, "run", stream=buf)
+    step("build: district")
+    step("report: coverage 500 m")
+    close()
+    assert buf.getvalue().splitlines() == [
+        "run [1/3] build: district",
+        "run [2/3] report: coverage 500 m",
+    ]
+
+
+def test_gaps_table_carries_the_report_locations(
+    plan: Path, reported: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    csv = tmp_path / "gaps.csv"
+    res = _run("gaps", "--gpkg", str(plan), "--csv", str(csv))
+    assert res.exit_code == 0, res.output
+    header = res.output.splitlines()[0].split()
+    assert "lon" in header and "lat" in header
+    cli, rep = pd.read_csv(csv), pd.read_csv(reported / "gaps.csv")
+    assert cli[["lon", "lat"]].to_numpy().tolist() == rep[["lon", "lat"]].to_numpy().tolist()
+
+
+def test_numbers_print_in_the_units_of_the_column(plan: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    csv = tmp_path / "cov.csv"
+    res = _run("coverage", "--gpkg", str(plan), "--radius", "1000", "--csv", str(csv))
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert "covered_share (%)" in lines[0]
+    raw = pd.read_csv(csv)
+    row = raw[raw["name_zh"] == "环上大科创集聚区"].iloc[0]
+    printed = next(line for line in lines if line.strip().startswith("环上大科创集聚区"))
+    assert f"{row.covered_share * 100:.2f}" in printed.split()
+    assert ".0000" not in res.output
+    dens = _run("density", "--gpkg", str(plan))
+    assert dens.exit_code == 0 and ".0000" not in dens.output
+
+
+def test_report_lists_only_geopackage_layers_under_that_heading(report_result) -> None:  # type: ignore[no-untyped-def]
+    text = report_result.text()
+    layers_line = next(line for line in text.splitlines() if line.startswith("GeoPackage layers"))
+    assert "carrier_density" not in layers_line and "analysis_gaps" in layers_line
+    assert "carrier_density.tif" in text
+
+
+def test_density_map_on_a_fresh_geopackage_computes_what_it_needs(
+    built_gpkg: Path, tmp_path: Path
+) -> None:
+    fresh = tmp_path / "fresh.gpkg"
+    shutil.copy(built_gpkg, fresh)
+    out = tmp_path / "density.png"
+    res = _run(
+        "map",
+        "density_coverage",
+        "--gpkg",
+        str(fresh),
+        "--format",
+        "png",
+        "--out",
+        str(out),
+        "--dpi",
+        "40",
+    )
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and out.stat().st_size > 10_000
+    assert "computing them with the standard report" in res.output
+    from baoshan_gis import gpkg as g
+
+    assert "analysis_gaps" in g.layer_names(fresh) and "carrier_density" in g.raster_layers(fresh)

@@ -48,11 +48,13 @@ def test_unknown_map_exits_2_listing_maps(gpkg: Path, tmp_path: Path) -> None:
 
 
 def test_missing_report_outputs_say_which_command(tmp_path: Path) -> None:
+    # the library says which command writes them (the CLI computes them: test_cli_outputs.py)
+    from baoshan_gis._errors import LayerNotFound
+    from baoshan_gis.render import render_map
+
     plain = make_gpkg(tmp_path / "plain.gpkg", analysis=False)
-    res = CliRunner().invoke(main, ["map", "density_coverage", "--gpkg", str(plain), "--out",
-                                    str(tmp_path / "d.png")])
-    assert res.exit_code == 2
-    assert "baoshan-gis report" in res.output
+    with pytest.raises(LayerNotFound, match="baoshan-gis report"):
+        render_map("density_coverage", plain, tmp_path / "d.png")
 
 
 def test_render_all_writes_png_and_html(gpkg: Path, tmp_path: Path) -> None:

@@ -77,7 +77,11 @@ class ReportResult:
         """Summary for the terminal."""
         lines = [f"Report written to {self.report}", "Files:"]
         lines += [f"  {p.name}" for p in self.files]
-        lines.append("GeoPackage layers: " + ", ".join(self.layers))
+        rasters = [n for n in self.layers if n == "carrier_density"]
+        lines.append("GeoPackage layers: " + ", ".join(n for n in self.layers if n not in rasters))
+        if rasters:
+            lines.append("Rasters (files beside the GeoPackage, registered in it): "
+                         + ", ".join(f"{n} ({n}.tif)" for n in rasters))
         return "\n".join(lines)
 
 

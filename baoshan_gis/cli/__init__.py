@@ -62,6 +62,9 @@ def _register_all() -> None:
         module.register(main)
     _import.register(_layers.layers_group)
     _import.register_main(main)
+    from baoshan_gis.cli._examples import add_examples
+
+    add_examples(main)
 
 
 _register_all()

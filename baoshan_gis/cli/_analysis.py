@@ -37,13 +37,40 @@ def _show(frame: Any, csv_path: Path | None, columns: list[str] | None = None) -
     plain = pd.DataFrame(frame.drop(columns=[c for c in ("geometry",) if c in frame.columns]))
     if columns:
         plain = plain[[c for c in columns if c in plain.columns]]
+    shown = plain.copy()
+    for col in shown.columns:
+        fmt = _unit_format(str(col))
+        if fmt is not None and pd.api.types.is_numeric_dtype(shown[col]):
+            shown[col] = [("–" if pd.isna(v) else fmt(float(v))) for v in shown[col]]
+    shown = shown.rename(columns={c: _unit_header(str(c)) for c in shown.columns})
     with pd.option_context("display.max_columns", 30, "display.width", 160,
-                           "display.float_format", "{:,.4f}".format):
-        click.echo(plain.to_string(index=False))
+                           "display.float_format", "{:,.3f}".format):
+        click.echo(shown.to_string(index=False))
     if csv_path is not None:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         plain.to_csv(csv_path, index=False, encoding="utf-8")
         click.echo(f"saved {csv_path}")
+
+
+def _unit_format(col: str) -> Any:
+    """How a column prints, in its unit: shares as %, people and counts whole, km² to 0.001."""
+    if col.endswith("share") or col.startswith("share_"):
+        return lambda v: f"{v * 100:.2f}"
+    if "population" in col or col.startswith("people") or col in ("count", "rank_population"):
+        return lambda v: f"{v:,.0f}"
+    if col.startswith("rank") or col.startswith("count_") or col == "carriers":
+        return lambda v: f"{v:.0f}"
+    if col in ("lon", "lat"):
+        return lambda v: f"{v:.5f}"
+    if col.endswith("km2") or col.startswith("per_km2") or col.endswith("_km2"):
+        return lambda v: f"{v:,.3f}"
+    if col.endswith("_m2") or col == "marginal_gain" or col.endswith("_m"):
+        return lambda v: f"{v:,.0f}"
+    return None
+
+
+def _unit_header(col: str) -> str:
+    return f"{col} (%)" if col.endswith("share") or col.startswith("share_") else col
 
 
 def _save(gpkg: Path, frame: Any, name: str | None, *, title_zh: str, title_en: str,
@@ -219,8 +246,12 @@ def gaps_cmd(gpkg: Path, zones: str, carriers: str, radius: str, stations: str,
     reach = (gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=METRIC_CRS) if parts
              else gpd.GeoDataFrame(geometry=[], crs=METRIC_CRS))
     res = coverage_gaps(_read(gpkg, zones), reach, min_area=min_area, population=population)
-    _show(res, csv_path, ["rank_area", "zone", "area_km2", "share_of_zone", "population",
-                          "rank_population"])
+    table = res.copy()
+    where = res.geometry.representative_point().to_crs(4326) if len(res) else None
+    table["lon"] = where.x.round(5).to_numpy() if where is not None else []
+    table["lat"] = where.y.round(5).to_numpy() if where is not None else []
+    _show(table, csv_path, ["rank_area", "zone", "area_km2", "share_of_zone", "population",
+                            "rank_population", "lon", "lat"])
     _save(gpkg, res, write_layer, title_zh="覆盖空白区", title_en="Coverage gaps",
           parameters={"radius": radius, "station_radius": station_radius, "min_area_m2": min_area},
           inputs=[zones, carriers] + ([stations] if stations else []), replace=replace)

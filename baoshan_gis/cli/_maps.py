@@ -50,7 +50,14 @@ def render_cmd(name: str, gpkg: Path, fmt: str | None, out: Path, dpi: int, pape
                landscape: bool | None, basemap: str) -> None:
     """Render map NAME (see 'baoshan-gis map list') to a file."""
     from baoshan_gis.render import render_map
+    from baoshan_gis.render._inputs import ensure_analysis, missing_analysis
 
+    needed = missing_analysis(name, gpkg) if gpkg.is_file() else []
+    if needed:
+        click.echo(f"note: map {name!r} needs {', '.join(needed)}; computing them with the "
+                   "standard report ...", err=True)
+        report_dir = ensure_analysis(name, gpkg)
+        click.echo(f"note: report written to {report_dir}, its layers into {gpkg}", err=True)
     path = render_map(name, gpkg, out, fmt=fmt, dpi=dpi, paper=paper, landscape=landscape,
                       basemap=basemap)
     click.echo(f"wrote {path}")

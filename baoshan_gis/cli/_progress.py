@@ -1,20 +1,33 @@
-"""Progress display shared by the CLI commands: a tqdm bar on a terminal, silence otherwise."""
+"""Progress display shared by the CLI commands: a tqdm bar on a terminal, one line per step
+otherwise (logs and pipes see where a long command is)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TextIO
 
 from tqdm import tqdm
 
 
-def progress_callback(total: int, desc: str) -> tuple[Callable[[str], None], Callable[[], None]]:
-    """Return ``(step, close)``: ``step(label)`` advances the bar by one, ``close()`` ends it."""
-    bar = tqdm(total=total, desc=desc, unit="step", disable=not sys.stderr.isatty(),
-               file=sys.stderr, leave=False)
+def progress_callback(
+    total: int, desc: str, *, stream: TextIO | None = None
+) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """Return ``(step, close)``: ``step(label)`` advances by one step, ``close()`` ends it."""
+    out = stream if stream is not None else sys.stderr
+    if out.isatty():
+        bar = tqdm(total=total, desc=desc, unit="step", file=out, leave=False)
 
-    def step(label: str) -> None:
-        bar.set_postfix_str(label)
-        bar.update(1)
+        def step(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update(1)
 
-    return step, bar.close
+        return step, bar.close
+    done = 0
+
+    def line(label: str) -> None:
+        nonlocal done
+        done += 1
+        print(f"{desc} [{min(done, total)}/{total}] {label}", file=out, flush=True)
+
+    return line, lambda: None
