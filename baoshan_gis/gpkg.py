@@ -17,7 +17,8 @@ Besides the layers, the GeoPackage holds two bookkeeping tables:
 Geometry layers hold no null or empty geometries and their polygons' exterior rings run
 counter-clockwise (GeoPackage and PDOK validator rules RQ24, RC20): features the plan names but
 that cannot be placed yet go to the attributes table ``<layer>_unplaced``, listed in the layer's
-metadata row (``parameters["unplaced"]``); :func:`read_layer` returns them again, geometry null.
+metadata row (``parameters["unplaced"]``); ``read_layer(..., with_unplaced=True)`` returns them
+too, geometry null.
 """
 
 from __future__ import annotations
@@ -133,15 +134,7 @@ def layer_names(gpkg: str | os.PathLike[str]) -> list[str]:
             "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features','attributes') "
             "ORDER BY rowid"
         ).fetchall()
-    names = [r[0] for r in rows]
-    return [n for n in names if not _is_companion(n, names)]
-
-
-def _is_companion(name: str, names: list[str]) -> bool:
-    """The styles table, and ``<layer>_unplaced`` beside ``<layer>``: not layers of their own."""
-    if name == STYLES_TABLE:
-        return True
-    return name.endswith(UNPLACED_SUFFIX) and name[: -len(UNPLACED_SUFFIX)] in names
+    return [r[0] for r in rows if r[0] != STYLES_TABLE]  # QGIS's style table is no layer
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
@@ -293,7 +286,9 @@ def list_layers(gpkg: str | os.PathLike[str]) -> list[LayerInfo]:
         rows = con.execute(
             "SELECT c.table_name, c.data_type, c.description, g.geometry_type_name "
             "FROM gpkg_contents c LEFT JOIN gpkg_geometry_columns g USING (table_name) "
-            "WHERE c.data_type IN ('features','attributes') ORDER BY c.rowid"
+            "WHERE c.data_type IN ('features','attributes') AND c.table_name != ? "
+            "ORDER BY c.rowid",
+            (STYLES_TABLE,),
         ).fetchall()
         infos = []
         for table, data_type, description, gtype in rows:

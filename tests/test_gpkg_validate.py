@@ -86,8 +86,9 @@ def test_unplaced_features_kept_in_a_registered_attributes_table(full: Path) -> 
     meta = g.read_meta(full)
     assert meta["future_clusters"]["parameters"]["unplaced"] == ["新型功能材料集聚区"]
     assert meta["analysis_coverage_1000m"]["parameters"]["unplaced"] == ["新型功能材料集聚区"]
-    assert "future_clusters_unplaced" not in g.layer_names(full)
-    back = g.read_layer(full, "future_clusters")
+    assert "layer_styles" not in g.layer_names(full)
+    assert "新型功能材料集聚区" not in set(g.read_layer(full, "future_clusters").name_zh)
+    back = g.read_layer(full, "future_clusters", with_unplaced=True)
     assert back.loc[back.name_zh == "新型功能材料集聚区"].geometry.isna().all()
     report = (full.parent / "report" / "report.md").read_text(encoding="utf-8")
     assert "新型功能材料集聚区（未定位）" in report

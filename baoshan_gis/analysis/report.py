@@ -120,7 +120,7 @@ def _zones(gpkg: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
     for layer in ZONE_LAYERS:
         if layer not in names:
             continue
-        f = _gpkg.read_layer(gpkg, layer)
+        f = _gpkg.read_layer(gpkg, layer, with_unplaced=True)
         keep = [c for c in ("name_zh", "name_en", "geometry_quality", "accuracy_m") if c in f]
         f = f[[*keep, "geometry"]].copy()
         f.insert(0, "layer", layer)

@@ -14,7 +14,7 @@ EXAMPLES: dict[str, str] = {
     "layers import": "baoshan-gis layers import incubators.csv --gpkg plan.gpkg "
     "--name incubators --source-crs gcj02",
     "layers export": "baoshan-gis layers export carriers --gpkg plan.gpkg --to carriers.fgb",
-    "geocode": "baoshan-gis geocode incubators.csv --gpkg plan.gpkg --name incubators "
+    "geocode": "baoshan-gis geocode incubators.csv --out plan.gpkg --name incubators "
     "--address-col 地址 --provider tianditu",
     "refresh-defaults": "baoshan-gis refresh-defaults --shared-data ../shared/data",
     "fetch-osm": "baoshan-gis fetch-osm --out-dir osm/",
