@@ -118,7 +118,7 @@ def test_progress_prints_one_line_per_step_off_a_terminal() -> None:
     from baoshan_gis.cli._progress import progress_callback
 
     buf = io.StringIO()
-    step, close = progress_callback(3, "run", stream=buf)
+    step, close = progress_callback(3, "run", stream=buf, lines=True)
     step("build: district")
     step("report: coverage 500 m")
     close()
@@ -126,6 +126,30 @@ def test_progress_prints_one_line_per_step_off_a_terminal() -> None:
         "run [1/3] build: district",
         "run [2/3] report: coverage 500 m",
     ]
+    quiet = io.StringIO()  # other commands keep 'error:' or the answer as their first line
+    step, close = progress_callback(3, "report", stream=quiet)
+    step("read layers")
+    close()
+    assert quiet.getvalue() == ""
+
+
+def test_run_shows_its_steps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import baoshan_gis.pipeline as pipeline
+
+    class Done:
+        def text(self) -> str:
+            return "done"
+
+    def fake_run_all(out, *, formats, progress):  # type: ignore[no-untyped-def]
+        for label in ("build: district", "report: gaps", "map: wusong.png"):
+            progress(label)
+        return Done()
+
+    monkeypatch.setattr(pipeline, "run_all", fake_run_all)
+    res = _run("run", "--out", str(tmp_path / "out"))
+    assert res.exit_code == 0, res.output
+    assert "run [1/40] build: district" in res.output
+    assert "run [3/40] map: wusong.png" in res.output
 
 
 def test_gaps_table_carries_the_report_locations(

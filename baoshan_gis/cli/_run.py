@@ -17,7 +17,7 @@ def run_cmd(out: Path, formats: tuple[str, ...]) -> None:
     from baoshan_gis.cli._progress import progress_callback
     from baoshan_gis.pipeline import run_all
 
-    step, close = progress_callback(40, "run")
+    step, close = progress_callback(40, "run", lines=True)
     try:
         result = run_all(out, formats=formats, progress=step)
     finally:
