@@ -78,8 +78,8 @@ def road_axis(parts: list[shapely.Geometry]) -> shapely.LineString:
             if a != b and not graph.has_edge(a, b):
                 graph.add_edge(a, b, weight=GAP_PENALTY * math.dist(a, b), gap=True)
     d = np.hypot(*(ends_arr[:, None, :] - ends_arr[None, :, :]).transpose(2, 0, 1))
-    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
-    path = nx.shortest_path(graph, ends[i], ends[j], weight="weight")
+    far_a, far_b = (int(v) for v in np.unravel_index(int(np.argmax(d)), d.shape))
+    path = nx.shortest_path(graph, ends[far_a], ends[far_b], weight="weight")
     axis = shapely.LineString(path)
     start, end = axis.coords[0], axis.coords[-1]
     if (start[1], start[0]) > (end[1], end[0]):  # run south to north (west to east on a tie)
@@ -154,7 +154,8 @@ def side_of_road(spec: dict[str, Any], ctx: RecipeContext) -> Placed:
     poly = _clip_to(_side_polygon(extended, side), ctx, spec)
     ext_inside = _inside_length(extended, clip) - _inside_length(axis, clip)
     road_km = _inside_length(axis, clip) / 1000
-    quality, accuracy = "approximate", ROAD_EDGE_ACCURACY_M
+    quality = "approximate"
+    accuracy: float | None = ROAD_EDGE_ACCURACY_M
     note = (f"{side.capitalize()} of {'/'.join(found)} as mapped in the roads data "
             f"({road_km:.1f} km of the road inside the area)")
     if ext_inside > 1.0:

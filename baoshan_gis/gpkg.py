@@ -228,7 +228,8 @@ def _bounds_wgs84(bounds: tuple[float, ...], crs: str | None) -> tuple[float, ..
     from pyproj import CRS, Transformer
 
     t = Transformer.from_crs(CRS.from_user_input(crs), 4326, always_xy=True)
-    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    return tuple(float(v) for v in t.transform_bounds(x0, y0, x1, y1, densify_pts=21))
 
 
 def _has_table(gpkg: str | os.PathLike[str], table: str) -> bool:

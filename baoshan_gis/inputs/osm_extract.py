@@ -127,6 +127,7 @@ def _scan(path: Path) -> dict[str, Any]:
     try:
         header_box = osmium.io.Reader(str(path)).header().box()
         processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        obj: Any
         for obj in processor:
             if obj.timestamp is not None and obj.timestamp.year > 1970:
                 newest = obj.timestamp if newest is None else max(newest, obj.timestamp)

@@ -464,9 +464,9 @@ def _draw_points(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z
     circles = ld.circles()
     if circles:
         at = np.array([xy[gi] for gi, _r in circles])
-        k = np.atleast_1d(_utm_scale(at[:, 0], at[:, 1]))
+        scales = np.atleast_1d(_utm_scale(at[:, 0], at[:, 1]))
         face, edge = to_rgba(acc_colour, 0.05), to_rgba(acc_colour, 0.55)
-        for (_gi, radius), (x, y), kk in zip(circles, at, k, strict=True):
+        for (_gi, radius), (x, y), kk in zip(circles, at, scales, strict=True):
             ax.add_patch(Circle((x, y), radius * kk, facecolor=face, edgecolor=edge, lw=0.6,
                                 linestyle=(0, (3, 2)), zorder=base_z + 1, gid="accuracy-circle"))
     single = [gi for gi, g in enumerate(ld.groups) if not ld.is_multi(g)]
