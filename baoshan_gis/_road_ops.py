@@ -127,9 +127,9 @@ def _fallback(spec: dict[str, Any], ctx: RecipeContext, why: str) -> Placed:
 
 
 def _clip_to(geom: shapely.Geometry, ctx: RecipeContext, spec: dict[str, Any]) -> shapely.Geometry:
-    shape = ctx.clip_shape(spec.get("clip"))
-    out = geom if shape is None else shapely.intersection(geom, shape)
-    return shapely.make_valid(out)
+    from baoshan_gis.recipes import _clip
+
+    return _clip(geom, ctx, spec)
 
 
 def side_of_road(spec: dict[str, Any], ctx: RecipeContext) -> Placed:
