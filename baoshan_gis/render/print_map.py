@@ -22,11 +22,11 @@ from baoshan_gis._errors import InvalidInput
 from baoshan_gis.render._labels import LabelRequest, place_labels
 from baoshan_gis.render._prepare import (
     LayerData,
-    LegendEntry,
     PreparedMap,
-    legend_in_view,
     prepare_map,
 )
+from baoshan_gis.render._print_legend import _legend
+from baoshan_gis.render._print_points import _draw_points, _point_labels, _text_width_mm
 from baoshan_gis.render.mapdefs import PAPER_SIZES_MM, MapDef
 from baoshan_gis.settings import METRIC_CRS, WGS84
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.transforms import Bbox
-    from matplotlib.typing import LineStyleType
 
 #: Output formats of print maps.
 PRINT_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
@@ -50,11 +49,6 @@ def page_size_mm(paper: str, landscape: bool) -> tuple[float, float]:
         raise InvalidInput(f"paper {paper!r} is not one of {', '.join(PAPER_SIZES_MM)}")
     w, h = PAPER_SIZES_MM[paper]
     return (h, w) if landscape else (w, h)
-
-
-def _text_width_mm(text: str, size_pt: float) -> float:
-    em = size_pt * 0.3528
-    return sum(em if ord(c) >= 0x2E80 else em * 0.55 for c in text)
 
 
 def _wrap(text: str, size_pt: float, width_mm: float) -> list[str]:
@@ -395,109 +389,6 @@ def _draw_layers(ax: Axes, pm: PreparedMap, ext: tuple[float, float, float, floa
     return geoms, main
 
 
-#: Outer radius of a group symbol, as a multiple of the layer's marker radius.
-GROUP_RADIUS_FACTOR = 1.6
-
-
-def group_radius_pt(style: dict[str, Any]) -> float:
-    """Outer radius (points) of the ring symbol of co-located points."""
-    return max(float(style["size"]) / 2 * GROUP_RADIUS_FACTOR, 4.5)
-
-
-def _pt_to_data(ax: Axes) -> float:
-    """Data units (metres) per typographic point at the map's current scale."""
-    (x0, _), (x1, _) = ax.transData.transform([(0.0, 0.0), (1.0, 0.0)])
-    return (ax.figure.dpi / 72.0) / abs(x1 - x0)
-
-
-def _utm_scale(x: Any, y: Any) -> Any:
-    """Point scale factor of UTM 51N at metric points ``(x, y)`` (map metres per true metre);
-    scalars or arrays."""
-    from pyproj import Proj, Transformer
-
-    lon, lat = Transformer.from_crs(METRIC_CRS, WGS84, always_xy=True).transform(x, y)
-    k = Proj(METRIC_CRS).get_factors(lon, lat).meridional_scale
-    return float(k) if np.ndim(k) == 0 else np.asarray(k, dtype=float)
-
-
-def plan_named(frame: Any) -> np.ndarray:
-    """Per feature: whether it is one the plan names (built from the plan text), which city-scale
-    maps draw and label individually on top of aggregated points."""
-    if "source" not in frame.columns:
-        return np.zeros(len(frame), dtype=bool)
-    return frame["source"].fillna("").astype(str).str.startswith("plan text").to_numpy()
-
-
-def _draw_aggregated(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z: float
-                     ) -> None:
-    """Counts per hexagon of about AGGREGATE_CELL_M, then the plan-named points on top."""
-    from baoshan_gis.render._prepare import AGGREGATE_CELL_M
-
-    st = ld.style
-    pts = frame.geometry.representative_point()
-    x, y = pts.x.to_numpy(), pts.y.to_numpy()
-    x0, x1 = ax.get_xlim()
-    grid = max(round((x1 - x0) / AGGREGATE_CELL_M), 1)
-    ax.hexbin(x, y, gridsize=grid, extent=(*ax.get_xlim(), *ax.get_ylim()), mincnt=1,
-              cmap=str(st.get("aggregate_colormap", "Blues")), linewidths=0.2,
-              edgecolors="white", zorder=base_z, gid="point-aggregate")
-    named = plan_named(frame)
-    if named.any():
-        ax.scatter(x[named], y[named], s=float(st["size"]) ** 2,
-                   c=[colours[i] for i in np.flatnonzero(named)], edgecolors=st["color"],
-                   linewidths=float(st["width"]) * 0.8, zorder=base_z + 5,
-                   marker=st.get("marker", "o"), gid="point-markers")
-
-
-def _draw_points(ax: Axes, ld: LayerData, frame: Any, colours: list[str], base_z: float
-                 ) -> None:
-    """Accuracy circles, then one symbol per co-located group (a ring for several names)."""
-    from matplotlib.colors import to_rgba
-    from matplotlib.patches import Circle, Wedge
-
-    if ld.aggregated:
-        _draw_aggregated(ax, ld, frame, colours, base_z)
-        return
-    st = ld.style
-    xy = ld.group_xy(METRIC_CRS)
-    acc_colour = str(st.get("accuracy_color", "#4f6272"))
-    circles = ld.circles()
-    if circles:
-        at = np.array([xy[gi] for gi, _r in circles])
-        scales = np.atleast_1d(_utm_scale(at[:, 0], at[:, 1]))
-        face, edge = to_rgba(acc_colour, 0.05), to_rgba(acc_colour, 0.55)
-        for (_gi, radius), (x, y), kk in zip(circles, at, scales, strict=True):
-            ax.add_patch(Circle((x, y), radius * kk, facecolor=face, edgecolor=edge, lw=0.6,
-                                linestyle=(0, (3, 2)), zorder=base_z + 1, gid="accuracy-circle"))
-    single = [gi for gi, g in enumerate(ld.groups) if not ld.is_multi(g)]
-    if single:
-        ax.scatter(xy[single, 0], xy[single, 1], s=float(st["size"]) ** 2,
-                   c=[colours[ld.groups[gi][0]] for gi in single], edgecolors=st["color"],
-                   linewidths=float(st["width"]) * 0.8, zorder=base_z + 5,
-                   marker=st.get("marker", "o"), gid="point-markers")
-    per_pt = _pt_to_data(ax)
-    r_out = group_radius_pt(st) * per_pt
-    for gi, group in enumerate(ld.groups):
-        if not ld.is_multi(group):
-            continue
-        x, y = xy[gi]
-        members = [colours[i] for i in group]
-        order = list(dict.fromkeys(members))
-        members.sort(key=order.index)
-        step = 360.0 / len(members)
-        for k, c in enumerate(members):
-            ax.add_patch(Wedge((x, y), r_out, 90 - (k + 1) * step, 90 - k * step,
-                               width=r_out * 0.48, facecolor=c, edgecolor=st["color"],
-                               lw=0.45, zorder=base_z + 5, gid="group-marker"))
-        ax.add_patch(Circle((x, y), r_out * 0.52, facecolor="white", edgecolor="none",
-                            zorder=base_z + 5.1))
-        ax.add_patch(Circle((x, y), r_out, facecolor="none", edgecolor=_INK, lw=0.4,
-                            zorder=base_z + 5.2))
-        ax.text(x, y, str(len(group)), ha="center", va="center_baseline",
-                fontsize=group_radius_pt(st) * 0.95, color=_INK,
-                zorder=base_z + 5.3, gid="group-count")
-
-
 def _draw_raster(ax: Axes, ld: LayerData, ext: tuple[float, float, float, float],
                  z: float, clip: Any = None) -> None:
     from matplotlib import colormaps
@@ -585,164 +476,6 @@ def _scale_bar(ax: Axes, renderer: Any, scale: float) -> Bbox:
     return sb._info.window_extent.expanded(1.05, 1.1)  # type: ignore[union-attr]
 
 
-#: Places tried for a legend inside the frame, as fractions of the free width and height.
-LEGEND_SPOTS: tuple[tuple[float, float], ...] = tuple(
-    (fx, fy) for fy in (0.0, 0.25, 0.5, 0.75, 1.0) for fx in (0.0, 0.5, 1.0))
-
-
-def _legend(ax: Axes, renderer: Any, pm: PreparedMap, drawn: list[Any], main: list[Any],
-            scale: float, *, place: str = "inside"
-            ) -> tuple[Bbox, float, dict[int, tuple[float, float]]]:
-    """Draw the legend where it covers the least data: the main layers' features first, then
-    context outlines. ``place="right"`` puts it right of the frame (top-aligned), ``"below"``
-    under it in two columns.
-
-    Returns its box (display pixels), the area (m²) of main features under it and its size
-    (mm) in one and in two columns."""
-    from matplotlib.patches import FancyBboxPatch, Rectangle
-    from matplotlib.transforms import Bbox
-    from pyproj import Transformer
-    from shapely.geometry import box as sbox
-    from shapely.ops import unary_union
-
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    view = Transformer.from_crs(METRIC_CRS, WGS84, always_xy=True).transform_bounds(
-        x0, y0, x1, y1)
-    entries: list[LegendEntry] = [
-        e for ld in pm.layers if ld.spec.legend
-        for e in (ld.legend if ld.kind == "raster" else legend_in_view(ld, view))
-    ]
-    fig = ax.figure
-    px_per_mm = fig.dpi / 25.4
-    size = 7.0 * scale
-    row = 4.6 * scale
-    sw = 7.0 * scale
-    widths = []
-    for e in entries:
-        t = fig.text(0, 0, e.label, fontsize=size)
-        widths.append(t.get_window_extent(renderer).width / px_per_mm)
-        t.remove()
-    head = fig.text(0, 0, pm.mapdef.legend_title, fontsize=size * 1.1)
-    head_w = head.get_window_extent(renderer).width / px_per_mm
-    head.remove()
-    pad = 2.5 * scale
-    col_w = max([0.0, *(sw + 2 * scale + w for w in widths)])
-    gap_mm = 4.0 * scale
-
-    def size_for(cols: int) -> tuple[float, float]:
-        rows = math.ceil(len(entries) / cols) if entries else 0
-        return (max(head_w, cols * col_w + (cols - 1) * gap_mm) + 2 * pad,
-                row * (rows + 1) + 2 * pad - 0.6 * scale)
-
-    sizes = {1: size_for(1), 2: size_for(2)}
-    ncols = 2 if place == "below" else 1
-    w_mm, h_mm = sizes[ncols]
-    per_col = math.ceil(len(entries) / ncols) if entries else 1
-    frame = ax.get_window_extent(renderer)
-    inset = 2.5 * scale * px_per_mm
-    wpx, hpx = w_mm * px_per_mm, h_mm * px_per_mm
-    arrow_h = 24 * scale * px_per_mm
-    inv = ax.transData.inverted()
-    geoms = unary_union(drawn) if drawn else None
-    main_geoms = unary_union(main) if main else None
-    # keep clear of the north arrow (top right) and the scale bar (bottom left)
-    furniture = [Bbox.from_extents(frame.x1 - 18 * scale * px_per_mm, frame.y1 - arrow_h,
-                                   frame.x1, frame.y1),
-                 Bbox.from_extents(frame.x0, frame.y0, frame.x0 + 60 * scale * px_per_mm,
-                                   frame.y0 + 16 * scale * px_per_mm)]
-
-    def covered(x: float, y: float, what: Any) -> float:
-        (dx0, dy0), (dx1, dy1) = inv.transform([(x, y), (x + wpx, y + hpx)])
-        return float(what.intersection(sbox(dx0, dy0, dx1, dy1)).area) if what else 0.0
-
-    if place == "right":
-        x, y = frame.x1 + 3.0 * scale * px_per_mm, frame.y1 - hpx
-        best_main = 0.0
-    elif place == "below":
-        x, y = frame.x0, frame.y0 - 3.0 * scale * px_per_mm - hpx
-        best_main = 0.0
-    else:
-        spots = []
-        for fx, fy in LEGEND_SPOTS:
-            x = frame.x0 + inset + fx * (frame.width - 2 * inset - wpx)
-            y = frame.y0 + inset + fy * (frame.height - 2 * inset - hpx)
-            box = Bbox.from_bounds(x, y, wpx, hpx)
-            if any(box.overlaps(f) for f in furniture):
-                continue
-            spots.append((covered(x, y, main_geoms), covered(x, y, geoms), fx != 1.0, x, y))
-        if not spots:  # a legend too large for any free spot: beside the frame
-            spots = [(float("inf"), 0.0, False, frame.x1 - inset - wpx, frame.y0 + inset)]
-        best_main, _other, _pref, x, y = min(spots)
-    bx, by = fig.transFigure.inverted().transform((x, y))
-    lax = fig.add_axes((bx, by, wpx / fig.bbox.width, hpx / fig.bbox.height), zorder=40)
-    lax.set_xlim(0, w_mm)
-    lax.set_ylim(0, h_mm)
-    lax.set_axis_off()
-    lax.set_gid("map-legend")
-    lax.add_patch(FancyBboxPatch((0.3, 0.3), w_mm - 0.6, h_mm - 0.6,
-                                 boxstyle="square,pad=0", facecolor="white", alpha=0.92,
-                                 edgecolor=_INK, lw=0.6))
-    ytop = h_mm - pad - row * 0.5
-    lax.text(pad, ytop, pm.mapdef.legend_title, fontsize=size * 1.1,
-             va="center", color=_INK)
-    for i, e in enumerate(entries):
-        col, r = divmod(i, per_col)
-        xc = pad + col * (col_w + gap_mm)
-        yc = ytop - row * (r + 1)
-        _swatch(lax, e, xc, yc, sw, row * 0.62, scale)
-        lax.text(xc + sw + 2 * scale, yc, e.label, fontsize=size, va="center", color=_INK)
-    del Rectangle
-    return Bbox.from_bounds(x, y, wpx, hpx), best_main, sizes
-
-
-def _swatch(lax: Axes, e: LegendEntry, x: float, yc: float, w: float, h: float,
-            scale: float) -> None:
-    from matplotlib import colormaps
-    from matplotlib.colors import to_rgba
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Rectangle
-
-    ls: LineStyleType = (0, (4.0, 2.0)) if e.dashed else "solid"
-    if e.kind == "fill":
-        lax.add_patch(Rectangle((x, yc - h / 2), w, h, facecolor=e.fill or e.color,
-                                alpha=e.fill_opacity, edgecolor="none"))
-        if e.schematic:
-            lax.add_patch(Rectangle((x, yc - h / 2), w, h, facecolor="none", lw=0,
-                                    hatch="///", edgecolor=to_rgba(e.color, 0.4)))
-        lax.add_patch(Rectangle((x, yc - h / 2), w, h, facecolor="none", edgecolor=e.color,
-                                lw=e.width, linestyle=ls))
-    elif e.kind == "line":
-        lax.add_line(Line2D([x, x + w], [yc, yc], color=e.color, lw=e.width, linestyle=ls))
-    elif e.kind == "accuracy":
-        from matplotlib.patches import Circle
-
-        lax.add_patch(Circle((x + w / 2, yc), h * 0.62, facecolor=to_rgba(e.color, 0.08),
-                             edgecolor=to_rgba(e.color, 0.7), lw=0.6, linestyle=(0, (3, 2))))
-        lax.add_line(Line2D([x + w / 2], [yc], marker="o", markersize=2.2,
-                            markerfacecolor=_MUTED, markeredgecolor="none", linestyle="none"))
-    elif e.kind == "group":
-        from matplotlib.patches import Circle, Wedge
-
-        r = h * 0.6
-        cols = e.colors or (e.fill or e.color,)
-        step = 360 / len(cols)
-        for k, c in enumerate(cols):
-            lax.add_patch(Wedge((x + w / 2, yc), r, 90 - (k + 1) * step, 90 - k * step,
-                                width=r * 0.48, facecolor=c, edgecolor="white", lw=0.4))
-        lax.add_patch(Circle((x + w / 2, yc), r, facecolor="none", edgecolor=_INK, lw=0.4))
-        lax.text(x + w / 2, yc, "n", ha="center", va="center_baseline", fontsize=r * 1.9,
-                 color=_INK)
-    elif e.kind == "point":
-        lax.add_line(Line2D([x + w / 2], [yc], marker="o", markersize=e.size,
-                            markerfacecolor=e.fill or e.color, markeredgecolor=e.color,
-                            markeredgewidth=0.6, linestyle="none"))
-    else:
-        grad = np.linspace(0.05, 1, 64)[None, :]
-        lax.imshow(grad, extent=(x, x + w, yc - h / 2, yc + h / 2), aspect="auto",
-                   cmap=colormaps[e.colormap or "YlOrRd"], vmin=0, vmax=1, zorder=3)
-
-
 def _label_requests(ax: Axes, renderer: Any, pm: PreparedMap, scale: float
                     ) -> tuple[list[LabelRequest], list[Bbox]]:
     from shapely.ops import polylabel
@@ -779,107 +512,6 @@ def _label_requests(ax: Axes, renderer: Any, pm: PreparedMap, scale: float
                     priority=ld.spec.label_priority, area=True,
                     color=_darker(colours[i], 0.6), weight="normal"))
     return requests, boxes
-
-
-#: Width of a callout's name column, in ems; a name up to ``+ CALLOUT_SLACK_EM`` stays whole.
-CALLOUT_WIDTH_EM = 16.0
-CALLOUT_SLACK_EM = 2.5
-_BREAK_AFTER = "、，,；;：:）)·/ "
-
-
-def wrap_name(name: str, *, width_em: float = CALLOUT_WIDTH_EM,
-              slack_em: float = CALLOUT_SLACK_EM) -> list[str]:
-    """Break a (Chinese) name into lines of about ``width_em``, after punctuation if near.
-
-    >>> wrap_name("复旦大学新工科创新学院、双创学院、技术转移中心")
-    ['复旦大学新工科创新学院、', '双创学院、技术转移中心']
-    >>> wrap_name("同济创园")
-    ['同济创园']
-    """
-
-    def ems(t: str) -> float:
-        return _text_width_mm(t, 10.0) / (10.0 * 0.3528)
-
-    lines: list[str] = []
-    rest = name.strip()
-    while rest and ems(rest) > width_em + slack_em:
-        cut = 1
-        while cut < len(rest) and ems(rest[: cut + 1]) <= width_em:
-            cut += 1
-        for j in range(cut, max(cut - 6, 1), -1):
-            if rest[j - 1] in _BREAK_AFTER:
-                cut = j
-                break
-        lines.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        lines.append(rest)
-    return lines
-
-
-def callout_text(ld: LayerData, group: tuple[int, ...]) -> str:
-    """Text of a group's callout: a header (count, position accuracy) and every member name."""
-    from baoshan_gis.render._prepare import accuracy_text, member_noun
-
-    names = ld.member_names(group)
-    zh, _ = member_noun(ld.spec.source)
-    acc = ld.max_accuracy(group)
-    head = (f"位置近似 {accuracy_text(acc)} · {len(names)} 个{zh}" if acc is not None
-            else f"同一位置 {len(names)} 个{zh}")
-    lines = [head]
-    for name in names:
-        wrapped = wrap_name(name)
-        lines += ["· " + wrapped[0], *("  " + w for w in wrapped[1:])]
-    return "\n".join(lines)
-
-
-def _point_labels(ax: Axes, ld: LayerData, scale: float, boxes: list[Bbox]
-                  ) -> list[LabelRequest]:
-    """Symbol boxes (appended to ``boxes``) and label requests of a point layer."""
-    from matplotlib.transforms import Bbox
-
-    st = ld.style
-    px_per_pt = ax.figure.dpi / 72
-    r_single = float(st["size"]) / 2
-    r_group = group_radius_pt(st)
-    out: list[LabelRequest] = []
-    if ld.aggregated:  # only the plan-named points are drawn, and labelled first
-        assert ld.frame is not None
-        named = np.flatnonzero(plan_named(ld.frame))
-        pts = ld.frame.iloc[named].to_crs(METRIC_CRS).geometry.representative_point()
-        names = ld.frame.iloc[named][ld.label_field].astype(str).tolist()
-        for px, py, name in zip(pts.x, pts.y, names, strict=True):
-            x, y = ax.transData.transform((px, py))
-            r = r_single * px_per_pt
-            boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
-            if ld.spec.labels:
-                out.append(LabelRequest(name, float(px), float(py),
-                                        size=ld.spec.label_size * scale,
-                                        priority=ld.spec.label_priority - 1, area=False,
-                                        gap=r_single + 1.6, color=_INK))
-        return out
-    xy = ld.group_xy(METRIC_CRS)
-    for gi, group in enumerate(ld.groups):
-        multi = ld.is_multi(group)
-        r = (r_group if multi else r_single) * px_per_pt
-        x, y = ax.transData.transform(xy[gi])
-        boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
-        if not ld.spec.labels:
-            continue
-        names = ld.member_names(group)
-        if not names:
-            continue
-        size = ld.spec.label_size * scale
-        if multi:
-            out.append(LabelRequest(callout_text(ld, group), float(xy[gi, 0]), float(xy[gi, 1]),
-                                    size=size,
-                                    priority=ld.spec.label_priority, callout=True,
-                                    gap=r_group + 1.6, color=_INK))
-        else:
-            out.append(LabelRequest(names[0], float(xy[gi, 0]), float(xy[gi, 1]), size=size,
-                                    priority=ld.spec.label_priority, area=False,
-                                    gap=r_single + 1.6, color=_INK))
-    return out
 
 
 def render_print(
