@@ -111,9 +111,18 @@ def test_report_numbers_files_and_layers(plan: Path, tmp_path: Path) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "holds only the 3 carriers" in md
     assert "2 of 3 carriers are not surveyed" in md and "largest 3,000 m" in md
-    south_rows = [ln for ln in md.splitlines() if ln.startswith("| belt_zones | 南区 |")]
+    # layer titles, not ids, in the tables to paste; bilingual headers without snake_case
+    south_rows = [ln for ln in md.splitlines() if ln.startswith("| 科创集聚带功能区 | 南区 |")]
     assert len(south_rows) == 2  # density table and coverage table
-    assert "| 19.60 | 78.50 | 100.00 |" in south_rows[1]  # % within 500 / 1000 / 2000 m
+    # % within 500 / 1000 / 2000 m printed from the exact shares (a 500 m disc in a 2 km
+    # square is π/16 = 19.63 %; a 1 km disc drawn with 32 segments a quarter is 78.51 %, just
+    # under π/4), not from shares rounded first (which printed 19.60 and 78.50)
+    assert "| 19.63 | 78.51 | 100.00 |" in south_rows[1]
+    headers = [ln for ln in md.splitlines() if ln.startswith("| 图层<br>Layer |")]
+    assert len(headers) == 2
+    for head in headers:
+        assert "_" not in head.replace("walk_", "")
+    assert "距载体 500 米内（%）<br>% within 500 m of a carrier" in headers[1]
     # sites and gaps
     sites = pd.read_csv(out / "sites.csv")
     assert list(sites["rank"]) == [1, 2] and (sites["marginal_gain"] > 0).all()
@@ -242,7 +251,8 @@ def test_cli_network_coverage_with_graphml(plan: Path, tmp_path: Path) -> None:
     cov = pd.read_csv(tmp_path / "w" / "coverage.csv").set_index("name_zh")
     assert cov.loc["南区", "share_walk_5min"] == pytest.approx(share["南区"], abs=1e-4)
     assert "analysis_network_coverage_5min" in G.layer_names(plan)
-    assert "% within walk_5min" in (tmp_path / "w" / "report.md").read_text("utf-8")
+    assert "步行 5 分钟内（%）<br>% within walk_5min" in (tmp_path / "w" / "report.md").read_text(
+        "utf-8")
 
 
 def test_report_with_population(plan: Path, tmp_path: Path) -> None:
@@ -300,3 +310,15 @@ def test_report_on_built_geopackage(built_gpkg: Path, tmp_path: Path) -> None:
     assert district == len(carriers)
     assert f"holds only the {len(carriers)} carriers" in md
     assert "carrier_density" in G.raster_layers(copy)
+
+
+def test_report_states_the_district_area_with_its_caveat(built_gpkg: Path, tmp_path: Path
+                                                         ) -> None:
+    gpkg = tmp_path / "plan.gpkg"
+    gpkg.write_bytes(built_gpkg.read_bytes())
+    res = write_report(gpkg, tmp_path / "r", write_layers=False)
+    md = res.report.read_text(encoding="utf-8")
+    line = next(ln for ln in md.splitlines() if "District area" in ln)
+    outline = G.read_layer(gpkg, "district").to_crs(32651).area.iloc[0] / 1e6
+    assert f"{outline:,.1f} km²" in line
+    assert "foreshore and water" in line and "271 km²" in line

@@ -113,6 +113,59 @@ def md_table(df: pd.DataFrame, *, digits: dict[str, int] | None = None) -> str:
     return "\n".join([head, sep, *rows])
 
 
+#: Bilingual headers of the tables to paste (Chinese above English).
+PASTE_HEADERS: dict[str, str] = {
+    "layer": "图层<br>Layer",
+    "name_zh": "名称<br>Name",
+    "area_km2": "面积（km²）<br>Area (km²)",
+    "carriers": "载体数<br>Carriers",
+    "per_km2": "密度（个/km²）<br>Per km²",
+}
+
+
+def _share_header(col: str) -> str:
+    """``share_500m`` -> bilingual '% within 500 m' header (stations and walks likewise)."""
+    key = col[len("share_"):]
+    if key.startswith("station_"):
+        d = key[len("station_"):].removesuffix("m")
+        return f"距地铁站 {d} 米内（%）<br>% within {d} m of a station"
+    if key.startswith("walk_"):
+        m = key[len("walk_"):].removesuffix("min")
+        return f"步行 {m} 分钟内（%）<br>% within walk_{m}min"
+    d = key.removesuffix("m")
+    return f"距载体 {d} 米内（%）<br>% within {d} m of a carrier"
+
+
+def layer_title_zh(name: str) -> str:
+    """The Chinese title of a catalogue layer (the name itself for other layers)."""
+    from baoshan_gis.catalogue import get_layer_def
+
+    try:
+        return get_layer_def(name).title_zh
+    except KeyError:
+        return name
+
+
+def paste_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A table ready to paste: layer titles instead of layer ids, shares in % from the exact
+    value, bilingual headers."""
+    out = df.copy()
+    if "layer" in out.columns:
+        out["layer"] = out["layer"].map(layer_title_zh)
+    renames = {}
+    for col in out.columns:
+        if col.startswith("share_"):
+            out[col] = out[col] * 100.0
+            renames[col] = _share_header(col)
+        elif col in PASTE_HEADERS:
+            renames[col] = PASTE_HEADERS[col]
+    return out.rename(columns=renames)
+
+
+#: Area of the district outline and the official land area (km²), for the report's caveat.
+OFFICIAL_LAND_AREA_KM2: float = 271.0
+
+
 def _zones(gpkg: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
     names = set(_gpkg.layer_names(gpkg))
     frames = []
@@ -252,7 +305,7 @@ def write_report(
     for r in radii:
         step(f"coverage {r:g} m")
         cov = euclidean_coverage(zones, carriers, radius=r, by="category", population=population)
-        cov_tab[f"share_{r:g}m"] = cov["covered_share"].round(4)
+        cov_tab[f"share_{r:g}m"] = cov["covered_share"]
         cov_tab[f"covered_km2_{r:g}m"] = cov["covered_km2"].round(3)
         if population is not None:
             cov_tab[f"people_{r:g}m"] = cov["covered_population"].round(0)
@@ -264,7 +317,7 @@ def write_report(
     step(f"station coverage {station_radius:g} m")
     if stations is not None:
         scov = station_coverage(zones, stations, radius=station_radius, population=population)
-        cov_tab[f"share_station_{station_radius:g}m"] = scov["covered_share"].round(4)
+        cov_tab[f"share_station_{station_radius:g}m"] = scov["covered_share"]
         cov_tab[f"covered_km2_station_{station_radius:g}m"] = scov["covered_km2"].round(3)
         if population is not None:
             cov_tab[f"people_station_{station_radius:g}m"] = scov["covered_population"].round(0)
@@ -284,7 +337,7 @@ def write_report(
         else:
             reach = gpd.GeoDataFrame(geometry=[], crs=METRIC_CRS)
         ncov = coverage(zones, reach, population=population)
-        cov_tab[f"share_{key}"] = ncov["covered_share"].round(4)
+        cov_tab[f"share_{key}"] = ncov["covered_share"]
         cov_tab[f"covered_km2_{key}"] = ncov["covered_km2"].round(3)
         if population is not None:
             cov_tab[f"people_{key}"] = ncov["covered_population"].round(0)
@@ -474,6 +527,14 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
         "- **分区多为示意 Zones are schematic**: the plan zones are drawn from the plan's text, "
         "not from surveyed boundaries; areas and shares are indicative.",
     ]
+    district_rows = cov_tab[cov_tab["layer"] == "district"]
+    if len(district_rows) and pd.notna(district_rows["area_km2"].iloc[0]):
+        outline = float(district_rows["area_km2"].iloc[0])
+        lines.append(
+            f"- **区域面积 District area**: the district outline measures {outline:,.1f} km² "
+            f"in {METRIC_CRS}; it includes foreshore and water, so it is larger than the "
+            f"official land area of about {OFFICIAL_LAND_AREA_KM2:,.0f} km². Shares of the "
+            "district are shares of the outline.")
     n_inc = int((carriers.get("category", pd.Series(dtype=str)) == "incubator").sum())
     if n_inc == 0:
         lines.append("- **没有孵化器 No incubators are in the layer**: the plan names none that "
@@ -485,20 +546,17 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
     lines += ["", "### 载体定位精度 Carriers and their accuracy", "",
               md_table(acc.drop(columns=["category"]), digits={"median_accuracy_m": 0,
                                                                "max_accuracy_m": 0}), ""]
-    dshow = dens_tab[["layer", "name_zh", "area_km2", "carriers", "per_km2"]]
+    dshow = paste_table(dens_tab[["layer", "name_zh", "area_km2", "carriers", "per_km2"]])
     peak = float(surface.values[surface.valid()].max()) if surface.valid().any() else 0.0
     lines += ["## 1. 载体密度 Carrier density per zone", "",
               "Carriers (of those in the layer) whose point lies in the zone; overlapping zones "
               "count the same carrier more than once.", "",
-              md_table(dshow, digits={"area_km2": 2, "per_km2": 3}), "",
+              md_table(dshow, digits={PASTE_HEADERS["per_km2"]: 3}), "",
               f"Kernel density surface: `carrier_density.tif` (Gaussian, bandwidth "
               f"{kde_bandwidth:g} m, {kde_cell:g} m cells, carriers per km², nodata outside the "
               f"district; peak {peak:.3f} per km²).", ""]
     share_cols = [c for c in cov_tab.columns if c.startswith("share_")]
-    cshow = cov_tab[["layer", "name_zh", "area_km2", *share_cols]].copy()
-    for c in share_cols:
-        cshow[c] = (cshow[c] * 100).round(1)
-    cshow = cshow.rename(columns={c: c.replace("share_", "% within ") for c in share_cols})
+    cshow = paste_table(cov_tab[["layer", "name_zh", "area_km2", *share_cols]])
     lines += ["## 2. 覆盖率 Coverage", "",
               "Share of each zone's area (%) within the given straight-line distance of any "
               "carrier in the layer" + (f", and within {station_radius:g} m of a metro station"
@@ -506,7 +564,7 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               + (" `walk_…min`: within that many minutes' walk of a carrier along the street "
                  "graph given (reached streets buffered by 50 m)."
                  if any(c.startswith("share_walk_") for c in share_cols) else ""), "",
-              md_table(cshow, digits={"area_km2": 2}), ""]
+              md_table(cshow), ""]
     if population is not None:
         lines += ["Covered people (from the population raster given) are in `coverage.csv`.", ""]
     lines += walking
