@@ -53,4 +53,7 @@ def run_all(
     report_dir = out / "report"
     write_report(gpkg, report_dir, progress=progress)
     maps = render_all(gpkg, out / "maps", formats=formats, progress=progress)
+    from baoshan_gis.analysis.report_docx import write_docx
+
+    write_docx(report_dir / "report.md", maps=list(maps))  # the Word report, with the maps
     return RunResult(gpkg=gpkg, build=summary, report_dir=report_dir, maps=list(maps))

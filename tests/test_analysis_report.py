@@ -322,3 +322,36 @@ def test_report_states_the_district_area_with_its_caveat(built_gpkg: Path, tmp_p
     outline = G.read_layer(gpkg, "district").to_crs(32651).area.iloc[0] / 1e6
     assert f"{outline:,.1f} km²" in line
     assert "foreshore and water" in line and "271 km²" in line
+
+
+def test_report_is_also_a_word_document(built_gpkg: Path, tmp_path: Path) -> None:
+    """report.docx holds the same headings and tables as report.md, with CJK text in Noto Sans
+    SC, and the maps when they are given."""
+    import docx
+    from PIL import Image
+
+    from baoshan_gis.analysis.report_docx import CJK_FONT, write_docx
+
+    gpkg = tmp_path / "plan.gpkg"
+    gpkg.write_bytes(built_gpkg.read_bytes())
+    res = write_report(gpkg, tmp_path / "r", write_layers=False)
+    path = tmp_path / "r" / "report.docx"
+    assert path in res.files
+    md = res.report.read_text(encoding="utf-8")
+    md_tables = [b for b in md.split("\n\n") if b.startswith("|")]
+    doc = docx.Document(str(path))
+    assert len(doc.tables) == len(md_tables)
+    for table, block in zip(doc.tables, md_tables, strict=True):
+        lines = block.strip().splitlines()
+        assert len(table.rows) == len(lines) - 1  # the separator line is not a row
+        first = [c.strip().replace("<br>", "\n") for c in lines[2].strip().strip("|").split("|")]
+        assert [c.text for c in table.rows[1].cells][: len(first)] == first
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert "2. 覆盖率 Coverage" in headings
+    rfonts = doc.styles["Normal"].element.rPr.rFonts
+    assert rfonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia") \
+        == CJK_FONT
+    png = tmp_path / "map.png"
+    Image.new("RGB", (40, 30), "white").save(png)
+    with_maps = write_docx(res.report, tmp_path / "with_maps.docx", maps=[png])
+    assert len(docx.Document(str(with_maps)).inline_shapes) == 1

@@ -431,6 +431,9 @@ def write_report(
                    + incubator_section(gpkg, zones[located]))
     report = out / "report.md"
     report.write_text(md, encoding="utf-8")
+    from baoshan_gis.analysis.report_docx import write_docx
+
+    files.insert(0, write_docx(report))
     files.insert(0, report)
 
     step("write GeoPackage")
