@@ -101,3 +101,7 @@ class StorageError(BaoshanGISError, RuntimeError):
 
     The target is left as it was; the message says what is missing.
     """
+
+
+class ClusterUnavailable(BaoshanGISError, ConnectionError):
+    """A Dask scheduler that could not be reached (or a local cluster that could not start)."""

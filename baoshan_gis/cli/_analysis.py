@@ -117,20 +117,33 @@ def _radius(values: tuple[str, ...]) -> float | dict[str, str]:
               help="Also write a kernel density Cloud-Optimised GeoTIFF here.")
 @click.option("--bandwidth", default="1000", show_default=True, help="KDE bandwidth, metres.")
 @click.option("--cell", default="50", show_default=True, help="KDE cell size, metres.")
+@click.option("--points", "points_path", type=click.Path(path_type=Path), default=None,
+              help="Count the points of this GeoParquet file or folder of parts instead of "
+                   "--carriers, on a Dask cluster (beyond memory).")
+@click.option("--scheduler", default=None,
+              help="With --points: Dask scheduler address (tcp://host:8786); default a local "
+                   "two-worker cluster.")
+@click.option("--connect-timeout", "connect_timeout", type=float, default=10.0,
+              show_default=True, help="Seconds to wait for --scheduler.")
 @_CSV
 @_WRITE
 @_REPLACE
 def density_cmd(gpkg: Path, zones: str, carriers: str, grid: str | None, h3_res: int | None,
                 area: str, kde_path: Path | None, bandwidth: str, cell: str,
+                points_path: Path | None, scheduler: str | None, connect_timeout: float,
                 csv_path: Path | None, write_layer: str | None, replace: bool) -> None:
     """Carriers per zone (or grid cell / H3 hexagon): counts and per km², by category."""
     from baoshan_gis._errors import AnalysisError
     from baoshan_gis.analysis import carrier_density, grid_density, h3_density, kernel_density
 
-    pts = _read(gpkg, carriers)
     params: dict[str, Any]
     if grid is not None and h3_res is not None:
         raise AnalysisError("give --grid or --h3, not both")
+    if points_path is not None:
+        _density_points(gpkg, points_path, zones, grid, h3_res, area, kde_path, scheduler,
+                        connect_timeout, csv_path, write_layer, replace)
+        return
+    pts = _read(gpkg, carriers)
     if grid is not None:
         res = grid_density(pts, area=_read(gpkg, area), cell_size=grid)
         inputs, params = [area, carriers], {"cell_size": grid}
@@ -154,6 +167,34 @@ def density_cmd(gpkg: Path, zones: str, carriers: str, grid: str | None, h3_res:
                    "carriers per km²)")
     _save(gpkg, res, write_layer, title_zh="科创载体密度", title_en="Carrier density",
           parameters=params, inputs=inputs, replace=replace)
+
+
+def _density_points(gpkg: Path, points_path: Path, zones: str, grid: str | None,
+                    h3_res: int | None, area: str, kde_path: Path | None, scheduler: str | None,
+                    connect_timeout: float, csv_path: Path | None, write_layer: str | None,
+                    replace: bool) -> None:
+    """``density --points``: the counts on partitioned GeoParquet through Dask."""
+    from baoshan_gis._errors import AnalysisError
+    from baoshan_gis.analysis.partitioned import check_points, dask_client, density_partitioned
+
+    if kde_path is not None:
+        raise AnalysisError("--kde works on --carriers, not with --points")
+    check_points(points_path)  # bad input fails before a cluster starts
+    if grid is not None or h3_res is not None:
+        cover, inputs = _read(gpkg, area), [area, points_path.name]
+        cols = ["cell_id" if grid is not None else "h3", "area_km2", "count", "per_km2"]
+    else:
+        cover, inputs = _read(gpkg, zones), [zones, points_path.name]
+        cols = ["name_zh", "area_km2", "count", "per_km2"]
+    with dask_client(scheduler, timeout=connect_timeout) as client:
+        res = density_partitioned(points_path, cover, grid=grid, h3=h3_res, client=client)
+    if grid is not None or h3_res is not None:
+        res = res[res["count"] > 0] if len(res) > 200 else res
+    params = {"points": points_path.name, "cell_size": grid, "h3_resolution": h3_res}
+    _show(res, csv_path, cols + [c for c in res.columns if c.startswith("count_")])
+    _save(gpkg, res, write_layer, title_zh="点密度", title_en="Point density",
+          parameters={k: v for k, v in params.items() if v is not None}, inputs=inputs,
+          replace=replace)
 
 
 @click.command("coverage")
