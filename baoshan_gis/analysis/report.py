@@ -120,7 +120,26 @@ PASTE_HEADERS: dict[str, str] = {
     "area_km2": "面积（km²）<br>Area (km²)",
     "carriers": "载体数<br>Carriers",
     "per_km2": "密度（个/km²）<br>Per km²",
+    "label": "类别<br>Category",
+    "surveyed": "实测<br>Surveyed",
+    "approximate": "近似<br>Approximate",
+    "schematic": "示意<br>Schematic",
+    "median_accuracy_m": "精度中位数（m）<br>Median accuracy (m)",
+    "max_accuracy_m": "最大精度半径（m）<br>Largest accuracy (m)",
+    "rank_area": "排序<br>Rank",
+    "rank": "排序<br>Rank",
+    "zone": "分区<br>Zone",
+    "share_of_zone": "占分区（%）<br>% of zone",
+    "population": "人口<br>People",
+    "lon": "经度<br>Lon",
+    "lat": "纬度<br>Lat",
+    "marginal_gain_km2": "新增覆盖（km²）<br>Added cover (km²)",
+    "marginal_gain": "新增覆盖<br>Added cover",
+    "cumulative_share": "累计覆盖（%）<br>Cumulative cover (%)",
+    "where_km2": "可移动范围（km²）<br>Room to move (km²)",
 }
+#: Columns holding 0–1 shares, printed as %.
+_PERCENT_COLUMNS = ("share_of_zone", "cumulative_share")
 
 
 def _share_header(col: str) -> str:
@@ -146,6 +165,14 @@ def layer_title_zh(name: str) -> str:
         return name
 
 
+def md_paste(df: pd.DataFrame, *, digits: dict[str, int] | None = None) -> str:
+    """:func:`md_table` of :func:`paste_table` (``digits`` keyed by the original columns)."""
+    table = paste_table(df)
+    renamed = dict(zip(df.columns, table.columns, strict=True))
+    return md_table(table, digits={renamed[k]: v for k, v in (digits or {}).items()
+                                   if k in renamed})
+
+
 def paste_table(df: pd.DataFrame) -> pd.DataFrame:
     """A table ready to paste: layer titles instead of layer ids, shares in % from the exact
     value, bilingual headers."""
@@ -154,7 +181,10 @@ def paste_table(df: pd.DataFrame) -> pd.DataFrame:
         out["layer"] = out["layer"].map(layer_title_zh)
     renames = {}
     for col in out.columns:
-        if col.startswith("share_"):
+        if col in _PERCENT_COLUMNS:
+            out[col] = out[col] * 100.0
+            renames[col] = PASTE_HEADERS[col]
+        elif col.startswith("share_"):
             out[col] = out[col] * 100.0
             renames[col] = _share_header(col)
         elif col in PASTE_HEADERS:
@@ -547,7 +577,7 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
         lines.append("- 未定位 Not located (no geometry yet, so not measured; shown as 未定位 / "
                      "– in the tables, never as 0): " + ", ".join(unlocated) + ".")
     lines += ["", "### 载体定位精度 Carriers and their accuracy", "",
-              md_table(acc.drop(columns=["category"]), digits={"median_accuracy_m": 0,
+              md_paste(acc.drop(columns=["category"]), digits={"median_accuracy_m": 0,
                                                                "max_accuracy_m": 0}), ""]
     dshow = paste_table(dens_tab[["layer", "name_zh", "area_km2", "carriers", "per_km2"]])
     peak = float(surface.values[surface.valid()].max()) if surface.valid().any() else 0.0
@@ -578,7 +608,7 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
     if len(gaps_tab):
         gcols = [c for c in ("rank_area", "zone", "area_km2", "share_of_zone", "population",
                              "lon", "lat") if c in gaps_tab.columns]
-        lines += [md_table(gaps_tab[gcols].head(10), digits={"area_km2": 2, "share_of_zone": 3,
+        lines += [md_paste(gaps_tab[gcols].head(10), digits={"area_km2": 2, "share_of_zone": 2,
                                                              "lon": 5, "lat": 5}), ""]
     else:
         lines += ["No gaps of that size.", ""]
@@ -601,8 +631,8 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
                          "where_km2", "lon", "lat") if c in sites_tab.columns]
     if "marginal_gain_km2" in scols:
         scols.remove("marginal_gain")
-    lines += [md_table(sites_tab[scols], digits={"marginal_gain_km2": 3, "marginal_gain": 0,
-                                                 "cumulative_share": 3, "lon": 5, "lat": 5}), ""]
+    lines += [md_paste(sites_tab[scols], digits={"marginal_gain_km2": 3, "marginal_gain": 0,
+                                                 "cumulative_share": 2, "lon": 5, "lat": 5}), ""]
     lines += ["## 文件 Files", "",
               "`density.csv/json`, `coverage.csv/json`, `gaps.csv/json`, `sites.csv/json`, "
               "`carriers_accuracy.csv/json`, `carrier_density.tif`; the same results are layers "

@@ -176,16 +176,20 @@ def walking_report(
     layers["analysis_street_extent"] = (
         box_frame, {"bbox": list(box) if box else None}, ["street_edges"],
         "步行路网覆盖范围", "Extent of the street data")
-    show = pd.DataFrame({"layer": tab["layer"], "name_zh": tab["name_zh"],
-                         "street data %": (tab["street_share"] * 100).round(1),
-                         "street km²": tab["street_km2"].round(2)})
+    from baoshan_gis.analysis.report import layer_title_zh
+
+    show = pd.DataFrame({"图层<br>Layer": tab["layer"].map(layer_title_zh),
+                         "名称<br>Name": tab["name_zh"],
+                         "路网数据覆盖（%）<br>street data %": tab["street_share"] * 100,
+                         "路网范围面积（km²）<br>street km²": tab["street_km2"]})
     for col in tab.columns:
         if col.startswith("share_"):
             key, dist = col[len("share_"):].rsplit("_", 1)
             d = float(dist[:-1])
-            who = "carrier" if key == "carriers" else "station"
-            show[f"{who} ≤{d:g} m walk ({minutes_for(d, speed_kmh):.1f} min) %"] = \
-                (tab[col] * 100).round(1)
+            who, zh = ("carrier", "载体") if key == "carriers" else ("station", "地铁站")
+            mins = minutes_for(d, speed_kmh)
+            show[f"距{zh}步行 {d:g} 米内（%）<br>{who} ≤{d:g} m walk ({mins:.1f} min) %"] = \
+                tab[col] * 100
     used = "; ".join(f"{n} of {m} {k}" for k, (n, m) in res.used.items())
     b = box
     md = ["## 2b. 步行覆盖 Walking coverage (street data area only)", "",
