@@ -1,38 +1,49 @@
 """Network reach of 40 facilities (15-minute walk = 1,200 m at 4.8 km/h) on a generated
 street-like graph of about 50,000 nodes.
 
-Compared in the same run, on the same graph and facilities:
+Compared on the same graph, the same facilities and the same budget; every method must return
+the same node set (checked: count and a hash of the sorted node positions):
 
-- baoshan_gis: ONE multi-source Dijkstra (``reachable_nodes``), and the reachable-area polygons
-  (``network_reach``: reachable edges cut at the budget and buffered) timed separately;
-- the osmnx recipe: ``networkx.ego_graph(G, node, radius=1200, distance="length")`` per facility
-  (what osmnx's isochrone example does), union of the node sets;
-- pandana 0.8 (if installed: ``pip install pandana``; not a project dependency): contraction
-  hierarchy built with ``precompute(1200)``, then ``nearest_pois`` for every node.
+- baoshan_gis: ONE multi-source Dijkstra (``reachable_nodes``, facility snapping included);
+- networkx's own multi-source search, the fair anchor:
+  ``nx.multi_source_dijkstra_path_length(G, facilities, cutoff=1200, weight="length")``;
+- the osmnx recipe (secondary): ``networkx.ego_graph(G, node, radius=1200, distance="length")``
+  per facility (what osmnx's isochrone example does), union of the node sets;
+- pandana 0.8 (secondary, if installed: ``pip install pandana``; not a project dependency):
+  contraction hierarchy built with ``precompute(1200)``, then ``nearest_pois`` for every node.
 
-All three must return the same node set; the script checks it and prints times and ratios.
-The graph: a jittered square grid (spacing ~80 m) with 12% of the streets removed and lengths
-1.0-1.15x the straight line, undirected (walking).
+Method (issue 11, item 6): every measurement is a FRESH Python process (cold: imports done
+before timing, then the library's graph object is built from the same arrays, then the first
+query, then warm repeats); the methods' processes are interleaved (the order rotates each
+round); three rounds by default. Printed per method: median and spread (min-max) of the build,
+the first (cold) query, build + first query, and the warm query (median of 5 repeats inside a
+process), and the anchor / baoshan_gis ratios. The graph: a jittered square grid (spacing ~80 m)
+with 12% of the streets removed and lengths 1.0-1.15x the straight line, undirected (walking).
 
-Run: ``python benchmarks/bench_network.py [--side 224] [--facilities 40] [--minutes 15]``.
+Run: ``python benchmarks/bench_network.py [--side 224] [--facilities 40] [--minutes 15]
+[--rounds 3] [--no-pandana] [--polygons]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
-import geopandas as gpd
 import numpy as np
-import scipy.sparse
-import scipy.sparse.csgraph
-import scipy.spatial
 
-from baoshan_gis.analysis import StreetGraph, network_reach, reachable_nodes
+METHODS = ("baoshan_gis", "nx_multi_source", "osmnx_ego_graph", "pandana")
+WARM_REPEATS = 5
 
 
-def street_graph(side: int, spacing: float, seed: int) -> StreetGraph:
+def street_arrays(side: int, spacing: float, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     ii, jj = np.meshgrid(np.arange(side), np.arange(side))
     x = 330_000 + ii.ravel() * spacing + rng.uniform(-0.2, 0.2, side * side) * spacing
@@ -43,16 +54,168 @@ def street_graph(side: int, spacing: float, seed: int) -> StreetGraph:
     keep = rng.random(len(u)) > 0.12
     u, v = u[keep], v[keep]
     length = np.hypot(x[u] - x[v], y[u] - y[v]) * rng.uniform(1.0, 1.15, len(u))
-    return StreetGraph.from_arrays(x=x, y=y, u=u, v=v, length=length, crs="EPSG:32651")
+    return {"x": x, "y": y, "u": u, "v": v, "length": length}
 
 
-def timed(func, repeat: int = 1):  # type: ignore[no-untyped-def]
-    best, out = float("inf"), None
-    for _ in range(repeat):
+def node_hash(nodes: Any) -> tuple[int, str]:
+    arr = np.sort(np.fromiter((int(n) for n in nodes), dtype=np.int64))
+    return len(arr), hashlib.sha256(arr.tobytes()).hexdigest()[:16]
+
+
+def _setup(
+    method: str, a: dict[str, np.ndarray], fnodes: np.ndarray, limit: float
+) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """(build, query) for one method; ``query`` returns the reached node positions."""
+    if method == "baoshan_gis":
+        import geopandas as gpd
+        import scipy.sparse.csgraph  # the library imports these lazily: import before timing
+        import scipy.spatial
+
+        from baoshan_gis.analysis import StreetGraph, reachable_nodes
+
+        assert scipy.sparse.csgraph and scipy.spatial
+
+        fac = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(a["x"][fnodes], a["y"][fnodes]), crs="EPSG:32651"
+        )
+        state: dict[str, Any] = {}
+
+        def build() -> None:
+            g = StreetGraph.from_arrays(
+                x=a["x"], y=a["y"], u=a["u"], v=a["v"], length=a["length"], crs="EPSG:32651"
+            )
+            g.csr()  # sparse matrix and node KD-tree, cached on the graph
+            g.kdtree()
+            state["g"] = g
+
+        def query() -> Any:
+            return reachable_nodes(state["g"], fac, distance=limit).index
+
+        return build, query
+    if method in ("nx_multi_source", "osmnx_ego_graph"):
+        import networkx as nx
+
+        state = {}
+        sources = [int(n) for n in fnodes]
+
+        def build() -> None:
+            G = nx.Graph()
+            G.add_nodes_from(range(len(a["x"])))
+            G.add_weighted_edges_from(
+                zip(a["u"].tolist(), a["v"].tolist(), a["length"].tolist(), strict=True),
+                weight="length",
+            )
+            state["G"] = G
+
+        if method == "nx_multi_source":
+
+            def query() -> Any:
+                return nx.multi_source_dijkstra_path_length(
+                    state["G"], sources, cutoff=limit, weight="length"
+                ).keys()
+        else:
+
+            def query() -> Any:
+                out: set[int] = set()
+                for n in sources:
+                    out |= set(nx.ego_graph(state["G"], n, radius=limit, distance="length").nodes)
+                return out
+
+        return build, query
+    if method == "pandana":
+        import pandana
+        import pandas as pd
+
+        state = {}
+
+        def build() -> None:
+            net = pandana.Network(
+                pd.Series(a["x"]),
+                pd.Series(a["y"]),
+                pd.Series(a["u"]),
+                pd.Series(a["v"]),
+                pd.DataFrame({"length": a["length"]}),
+                twoway=True,
+            )
+            net.precompute(limit)
+            state["net"] = net
+
+        def query() -> Any:
+            net = state["net"]
+            net.set_pois("fac", limit, 1, pd.Series(a["x"][fnodes]), pd.Series(a["y"][fnodes]))
+            d = net.nearest_pois(limit, "fac", num_pois=1)
+            return d.index[d[1] < limit]
+
+        return build, query
+    raise ValueError(method)
+
+
+def child(args: argparse.Namespace) -> None:
+    """One cold measurement of one method in this fresh process; prints one JSON line."""
+    limit = args.minutes * args.speed * 1000 / 60
+    a = street_arrays(args.side, args.spacing, seed=1)
+    fnodes = np.random.default_rng(2).choice(len(a["x"]), args.facilities, replace=False)
+    build, query = _setup(args.child, a, fnodes, limit)  # imports happen here, untimed
+    t0 = time.perf_counter()
+    build()
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nodes = query()
+    t_first = time.perf_counter() - t0
+    warm = []
+    for _ in range(WARM_REPEATS):
         t0 = time.perf_counter()
-        out = func()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        query()
+        warm.append(time.perf_counter() - t0)
+    count, digest = node_hash(nodes)
+    out = {
+        "method": args.child,
+        "build": t_build,
+        "first": t_first,
+        "warm": statistics.median(warm),
+        "count": count,
+        "hash": digest,
+        "load": os.getloadavg()[0],
+    }
+    if args.polygons and args.child == "baoshan_gis":
+        from baoshan_gis.analysis import network_reach
+
+        g = _setup_graph_only(a)
+        import geopandas as gpd
+
+        fac = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(a["x"][fnodes], a["y"][fnodes]), crs="EPSG:32651"
+        )
+        t0 = time.perf_counter()
+        reach = network_reach(g, fac, distance=limit)
+        out["polygons"] = time.perf_counter() - t0
+        out["area_km2"] = float(reach.geometry.iloc[0].area / 1e6)
+    print("RESULT " + json.dumps(out))
+
+
+def _setup_graph_only(a: dict[str, np.ndarray]) -> Any:
+    from baoshan_gis.analysis import StreetGraph
+
+    return StreetGraph.from_arrays(
+        x=a["x"], y=a["y"], u=a["u"], v=a["v"], length=a["length"], crs="EPSG:32651"
+    )
+
+
+def fmt(values: list[float], scale: float = 1e3, digits: int = 1) -> str:
+    med = statistics.median(values)
+    return (
+        f"{med * scale:,.{digits}f} ({min(values) * scale:,.{digits}f}-"
+        f"{max(values) * scale:,.{digits}f})"
+    )
+
+
+def ratio_text(anchor: list[float], ours: list[float]) -> str:
+    """Ratio of the medians, and the spread of the per-round ratios."""
+    per = [a / o for a, o in zip(anchor, ours, strict=True)]
+    return (
+        f"{statistics.median(anchor) / statistics.median(ours):,.1f}x "
+        f"(rounds {min(per):,.1f}-{max(per):,.1f}x)"
+    )
 
 
 def main() -> None:
@@ -62,71 +225,93 @@ def main() -> None:
     ap.add_argument("--facilities", type=int, default=40)
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--speed", type=float, default=4.8)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-pandana", action="store_true", help="skip pandana even if installed")
+    ap.add_argument(
+        "--polygons",
+        action="store_true",
+        help="also time network_reach (reach polygons) in each baoshan_gis process",
+    )
+    ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    limit = args.minutes * args.speed * 1000 / 60
-    g = street_graph(args.side, args.spacing, seed=1)
-    rng = np.random.default_rng(2)
-    fnodes = rng.choice(g.n_nodes, args.facilities, replace=False)
-    fac = gpd.GeoDataFrame(geometry=gpd.points_from_xy(g.x[fnodes], g.y[fnodes]), crs=g.crs)
-    print(f"nproc={os.cpu_count()}; load={os.getloadavg()[0]:.2f}; graph {g.n_nodes:,} nodes, "
-          f"{g.n_edges:,} edges; {args.facilities} facilities; budget {limit:g} m")
-
-    assert scipy.sparse and scipy.sparse.csgraph and scipy.spatial  # imported before timing
-    t0 = time.perf_counter()
-    g.csr()  # sparse matrix and node KD-tree: built once per graph, cached on it
-    g.kdtree()
-    t_prep = time.perf_counter() - t0
-    t_ours, nodes = timed(lambda: reachable_nodes(g, fac, distance=limit), repeat=5)
-    ours_set = set(nodes.index.tolist())
-    t_poly, reach = timed(lambda: network_reach(g, fac, distance=limit), repeat=1)
-    print(f"baoshan_gis graph preparation (CSR matrix + KD-tree, once): {t_prep * 1e3:8.1f} ms")
-    print(f"baoshan_gis multi-source search: {t_ours * 1e3:8.1f} ms  ({len(ours_set):,} nodes)")
-    print(f"baoshan_gis reach polygons:      {t_poly * 1e3:8.1f} ms  "
-          f"({reach.geometry.iloc[0].area / 1e6:.1f} km²)")
-
-    import networkx as nx
-
-    G = nx.Graph()
-    G.add_nodes_from(range(g.n_nodes))
-    G.add_weighted_edges_from(zip(g.u.tolist(), g.v.tolist(), g.length.tolist(), strict=True),
-                              weight="length")
-
-    def osmnx_recipe() -> set[int]:
-        out: set[int] = set()
-        for n in fnodes:
-            out |= set(nx.ego_graph(G, int(n), radius=limit, distance="length").nodes)
-        return out
-
-    t_ego, ego_set = timed(osmnx_recipe, repeat=3)
-    print(f"osmnx recipe (ego_graph x {args.facilities}):  {t_ego * 1e3:8.1f} ms  "
-          f"same nodes: {ego_set == ours_set}  -> baoshan_gis {t_ego / t_ours:,.0f}x faster "
-          f"({t_ego / (t_ours + t_prep):,.1f}x counting the one-off preparation)")
-
+    if args.child:
+        child(args)
+        return
+    methods = list(METHODS)
     try:
-        import pandana
+        import pandana  # noqa: F401
     except ImportError:
         print("pandana: not installed (pip install pandana) - skipped")
-        return
-    import pandas as pd
-
-    nodes_df = pd.DataFrame({"x": g.x, "y": g.y})
-    edges_df = pd.DataFrame({"from": g.u, "to": g.v, "length": g.length})
-    t0 = time.perf_counter()
-    net = pandana.Network(nodes_df["x"], nodes_df["y"], edges_df["from"], edges_df["to"],
-                          edges_df[["length"]], twoway=True)
-    net.precompute(limit)
-    t_build = time.perf_counter() - t0
-
-    def pandana_query() -> set[int]:
-        net.set_pois("fac", limit, 1, pd.Series(g.x[fnodes]), pd.Series(g.y[fnodes]))
-        d = net.nearest_pois(limit, "fac", num_pois=1)
-        return set(d.index[d[1] < limit].tolist())
-
-    t_pan, pan_set = timed(pandana_query, repeat=3)
-    print(f"pandana build (contraction hierarchy + precompute): {t_build:6.2f} s")
-    print(f"pandana query (set_pois + nearest_pois): {t_pan * 1e3:8.1f} ms  same nodes: "
-          f"{pan_set == ours_set} ({len(pan_set):,})  -> baoshan_gis {t_pan / t_ours:,.1f}x "
-          f"faster on the query, {(t_build + t_pan) / t_ours:,.0f}x including the build")
+        methods.remove("pandana")
+    if args.no_pandana and "pandana" in methods:
+        methods.remove("pandana")
+    limit = args.minutes * args.speed * 1000 / 60
+    a = street_arrays(args.side, args.spacing, seed=1)
+    n_edges = len(a["u"])
+    print(
+        f"nproc={os.cpu_count()}; load at start {os.getloadavg()[0]:.2f}; graph "
+        f"{len(a['x']):,} nodes, {n_edges:,} edges; {args.facilities} facilities; budget "
+        f"{limit:g} m; {args.rounds} rounds, fresh process per method per round"
+    )
+    base = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--side",
+        str(args.side),
+        "--spacing",
+        str(args.spacing),
+        "--facilities",
+        str(args.facilities),
+        "--minutes",
+        str(args.minutes),
+        "--speed",
+        str(args.speed),
+    ] + (["--polygons"] if args.polygons else [])
+    res: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    for r in range(args.rounds):
+        order = methods[r % len(methods) :] + methods[: r % len(methods)]
+        for m in order:
+            p = subprocess.run([*base, "--child", m], capture_output=True, text=True, check=True)
+            row = json.loads(p.stdout.rsplit("RESULT ", 1)[1].splitlines()[0])  # pandana prints too
+            res[m].append(row)
+            print(
+                f"  round {r + 1} {m:16s} build {row['build'] * 1e3:9.1f} ms  first "
+                f"{row['first'] * 1e3:8.1f} ms  warm {row['warm'] * 1e3:8.1f} ms  "
+                f"{row['count']:,} nodes  load {row['load']:.2f}",
+                flush=True,
+            )
+    ref = res["baoshan_gis"][0]
+    loads = [row["load"] for rows in res.values() for row in rows]
+    print(f"\nload average during the runs: {min(loads):.2f}-{max(loads):.2f}")
+    print("median (min-max) over rounds, ms; every method cold in a fresh process:")
+    for m in methods:
+        rows = res[m]
+        same = all(row["count"] == ref["count"] and row["hash"] == ref["hash"] for row in rows)
+        print(
+            f"{m:16s} build {fmt([x['build'] for x in rows])}  first query "
+            f"{fmt([x['first'] for x in rows])}  build+first "
+            f"{fmt([x['build'] + x['first'] for x in rows])}  warm "
+            f"{fmt([x['warm'] for x in rows], digits=2)}  same nodes as baoshan_gis: {same} "
+            f"({rows[0]['count']:,})"
+        )
+    ours = res["baoshan_gis"]
+    o_first = [x["first"] for x in ours]
+    o_total = [x["build"] + x["first"] for x in ours]
+    o_warm = [x["warm"] for x in ours]
+    print("\nanchor / baoshan_gis (ratio of medians; spread of the per-round ratios):")
+    for m in methods[1:]:
+        rows = res[m]
+        print(
+            f"{m:16s} cold first query {ratio_text([x['first'] for x in rows], o_first)}; "
+            f"cold build+first {ratio_text([x['build'] + x['first'] for x in rows], o_total)};"
+            f" warm {ratio_text([x['warm'] for x in rows], o_warm)}"
+        )
+    if args.polygons:
+        print(
+            f"baoshan_gis reach polygons (network_reach): "
+            f"{fmt([x['polygons'] for x in ours], scale=1.0, digits=2)} s, "
+            f"{ours[0]['area_km2']:.1f} km²"
+        )
 
 
 if __name__ == "__main__":
