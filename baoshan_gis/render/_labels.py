@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
@@ -159,6 +160,19 @@ def place_labels(
         return inside and not placed.hits(box) and not avoid.hits(box) and not any(
             _segment_hits_box(seg, box) for seg in leaders)
 
+    def callout(req: LabelRequest, anchor: Any) -> None:
+        """Place ``req`` as a framed label with a leader, if any spot is free."""
+        got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
+                             renderer=renderer, free=free,
+                             placed=placed, avoid=avoid, margin_px=margin_px)
+        if got is not None:
+            text, box, seg = got
+            placed.add(box)
+            if seg is not None:
+                leaders.append(seg)
+            kept.append(text)
+            seen.add(req.text)
+
     n_points = 0
     leader_fallback = len(requests) <= MAX_LEADER_FALLBACK
     for req in sorted(requests, key=lambda r: (r.priority, -int(r.callout), -len(r.text))):
@@ -172,16 +186,7 @@ def place_labels(
         if not frame.contains(*anchor):
             continue
         if req.callout:
-            got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
-                                 renderer=renderer, free=free,
-                                 placed=placed, avoid=avoid, margin_px=margin_px)
-            if got is not None:
-                text, box, seg = got
-                placed.add(box)
-                if seg is not None:
-                    leaders.append(seg)
-                kept.append(text)
-                seen.add(req.text)
+            callout(req, anchor)
             continue
         cands = AREA_CANDIDATES if req.area else POINT_CANDIDATES
         for dx, dy, ha, va in cands:
@@ -204,16 +209,7 @@ def place_labels(
             if req.area or not leader_fallback:
                 continue
             # no free spot beside the point: a framed label farther off, with a leader line
-            got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
-                                 renderer=renderer, free=free,
-                                 placed=placed, avoid=avoid, margin_px=margin_px)
-            if got is not None:
-                text, box, seg = got
-                placed.add(box)
-                if seg is not None:
-                    leaders.append(seg)
-                kept.append(text)
-                seen.add(req.text)
+            callout(req, anchor)
     return kept
 
 
