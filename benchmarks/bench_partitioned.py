@@ -3,8 +3,11 @@ generated points in partitioned GeoParquet over the district, against the in-mem
 ``carrier_density`` / ``grid_density`` where it fits.
 
 Points are uniform over the district's bounding box in EPSG:4326 with a ``category`` column,
-written part by part (``--parts`` files), so generating never holds all points either. Zones: the
-built GeoPackage's plan zone layers (``ZONE_LAYERS``, 25 zones) and a 1 km grid over the district.
+written part by part (``--parts`` files), so generating never holds all points either. Zone sets:
+``plan``, the built GeoPackage's placed plan zones (``ZONE_LAYERS``: 15 in the current build);
+``grid5km``, the district outline plus a 5 km grid clipped to it (25 polygons, the "plan" zones of
+``bench_density.py``); ``grid1km``, a 1 km grid over the district; and ``coverage``, the points of
+each plan zone within 1 km of a carrier of the GeoPackage (``point_coverage_partitioned``).
 The Dask run uses a ``LocalCluster`` of 2 worker *processes*, 1 thread each, so the peak RSS of the
 client and of each worker can be read apart (``VmHWM``, reset just before the run). The in-memory
 run reads every part with ``geopandas.read_parquet`` in a fresh subprocess; its peak is the
@@ -59,6 +62,46 @@ def zones(gpkg: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return z, read_layer(gpkg, "district")
 
 
+def grid_zones(district: gpd.GeoDataFrame, size: float) -> gpd.GeoDataFrame:
+    from baoshan_gis.analysis import square_grid
+    from baoshan_gis.settings import METRIC_CRS
+
+    d = district.to_crs(METRIC_CRS)
+    grid = square_grid(d, cell_size=size, clip=True)[["cell_id", "geometry"]]
+    grid = pd.concat([d[["geometry"]].assign(cell_id="district"), grid], ignore_index=True)
+    return gpd.GeoDataFrame(grid, crs=METRIC_CRS)
+
+
+def run_kind(kind: str, source: object, gpkg: str, client: object = None) -> gpd.GeoDataFrame:
+    """One zone set, on partitioned points (``client`` given) or an in-memory frame."""
+    from baoshan_gis.analysis import carrier_density, grid_density
+    from baoshan_gis.analysis.coverage import point_coverage
+    from baoshan_gis.analysis.partitioned import density_partitioned, point_coverage_partitioned
+    from baoshan_gis.gpkg import read_layer
+
+    z, district = zones(gpkg)
+    if kind == "grid5km":
+        z = grid_zones(district, 5000)
+    if client is not None:
+        if kind == "grid1km":
+            return density_partitioned(source, district, grid=1000, client=client)
+        if kind == "coverage":
+            return point_coverage_partitioned(source, z, read_layer(gpkg, "carriers"), 1000,
+                                              client=client)
+        return density_partitioned(source, z, client=client)
+    if kind == "grid1km":
+        return grid_density(source, area=district, cell_size=1000)
+    if kind == "coverage":
+        return point_coverage(z, source, read_layer(gpkg, "carriers"), radius=1000)
+    return carrier_density(z, source)
+
+
+def _counts(res: gpd.GeoDataFrame) -> list[int]:
+    col = "count" if "count" in res else "points"
+    out = res[col].astype(int).tolist()
+    return out + (res["covered_points"].astype(int).tolist() if "covered_points" in res else [])
+
+
 def generate(district: gpd.GeoDataFrame, n: int, parts: int, folder: Path) -> float:
     folder.mkdir(parents=True, exist_ok=True)
     minx, miny, maxx, maxy = district.to_crs(4326).total_bounds
@@ -75,18 +118,11 @@ def generate(district: gpd.GeoDataFrame, n: int, parts: int, folder: Path) -> fl
 
 
 def in_memory(folder: str, gpkg: str, kind: str) -> None:
-    from baoshan_gis.analysis import carrier_density, grid_density
-
     base = _reset_peak()
-    z, district = zones(gpkg)
     t0 = time.perf_counter()
     pts = gpd.read_parquet(folder)
     t_read = time.perf_counter() - t0
-    res = (
-        carrier_density(z, pts)
-        if kind == "plan"
-        else grid_density(pts, area=district, cell_size=1000)
-    )
+    res = run_kind(kind, pts, gpkg)
     dt = time.perf_counter() - t0
     print(
         json.dumps(
@@ -94,7 +130,7 @@ def in_memory(folder: str, gpkg: str, kind: str) -> None:
                 "time": dt,
                 "read": t_read,
                 "peak": _peak() - base,
-                "counts": res["count"].astype(int).tolist(),
+                "counts": _counts(res),
             }
         )
     )
@@ -103,9 +139,6 @@ def in_memory(folder: str, gpkg: str, kind: str) -> None:
 def partitioned(folder: Path, gpkg: str, kind: str, scheduler: str | None) -> dict:
     from distributed import Client, LocalCluster
 
-    from baoshan_gis.analysis.partitioned import density_partitioned
-
-    z, district = zones(gpkg)
     cluster = None
     if scheduler:
         client = Client(scheduler, timeout=10)
@@ -122,10 +155,7 @@ def partitioned(folder: Path, gpkg: str, kind: str, scheduler: str | None) -> di
         client.run(_reset_peak)
         base = _reset_peak()
         t0 = time.perf_counter()
-        if kind == "plan":
-            res = density_partitioned(folder, z, client=client)
-        else:
-            res = density_partitioned(folder, district, grid=1000, client=client)
+        res = run_kind(kind, folder, gpkg, client)
         dt = time.perf_counter() - t0
         workers = client.run(_peak)
         return {
@@ -134,7 +164,7 @@ def partitioned(folder: Path, gpkg: str, kind: str, scheduler: str | None) -> di
             "client_rise": _peak() - base,
             "worker_peaks": sorted(workers.values()),
             "zones": len(res),
-            "counts": res["count"].astype(int).tolist(),
+            "counts": _counts(res),
         }
     finally:
         client.close()
@@ -151,6 +181,8 @@ def main() -> None:
     ap.add_argument("--scheduler", default=None)
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--worker", nargs=2, metavar=("FOLDER", "ZONES"))
+    ap.add_argument("--kinds", default="plan,grid5km,grid1km,coverage",
+                    help="Zone sets to run, comma-separated (default: all four).")
     args = ap.parse_args()
     if args.worker:
         in_memory(args.worker[0], args.gpkg, args.worker[1])
@@ -171,7 +203,7 @@ def main() -> None:
         f"{size / 2**20:.0f} MB of GeoParquet in {len(list(folder.glob('*.parquet')))} parts"
     )
     mb = 2**20
-    for kind in ("plan", "grid1km"):
+    for kind in args.kinds.split(","):
         d = partitioned(folder, args.gpkg, kind, args.scheduler)
         print(
             f"{kind} ({d['zones']} zones) dask 2 workers: {d['time']:.1f} s; client peak RSS "

@@ -19,10 +19,12 @@ from click.testing import CliRunner
 
 from baoshan_gis._errors import ClusterUnavailable, CRSError, DataImportError
 from baoshan_gis.analysis import carrier_density, grid_density, h3_density
+from baoshan_gis.analysis.coverage import point_coverage
 from baoshan_gis.analysis.partitioned import (
     coverage_counts_partitioned,
     dask_client,
     density_partitioned,
+    point_coverage_partitioned,
 )
 
 X0, Y0 = 350_000.0, 3_470_000.0  # UTM 51N, near Baoshan
@@ -109,6 +111,44 @@ def test_coverage_counts_equal_buffered_density(parts, points, zones, client) ->
     assert got["count_lab"].tolist() == want["count_lab"].tolist()
 
 
+@pytest.fixture(scope="module")
+def facilities() -> gpd.GeoDataFrame:
+    xy = [(X0 + 2_000, Y0 + 2_000), (X0 + 7_500, Y0 + 7_500), (X0 + 5_000, Y0 + 5_100)]
+    return gpd.GeoDataFrame({"name_zh": ["甲", "乙", "丙"]},
+                            geometry=[shapely.Point(p) for p in xy], crs=32651)
+
+
+def _brute_force(points, zones, facilities, r):
+    pts = points.to_crs(32651)
+    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    fx, fy = facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy()
+    near = (np.hypot(x[:, None] - fx[None, :], y[:, None] - fy[None, :]) <= r).any(axis=1)
+    totals, covered = [], []
+    for g in zones.geometry:
+        inside = shapely.intersects_xy(g, x, y)
+        totals.append(int(inside.sum()))
+        covered.append(int((inside & near).sum()))
+    return totals, covered
+
+
+def test_point_coverage_counts_points_near_facilities(points, zones, facilities) -> None:
+    got = point_coverage(zones, points, facilities, radius=1500)
+    totals, covered = _brute_force(points, zones, facilities, 1500)
+    assert got["points"].tolist() == totals
+    assert got["covered_points"].tolist() == covered
+    assert 0 < sum(covered) < sum(totals)
+    share = np.array(covered) / np.array(totals)
+    assert np.allclose(got["covered_points_share"], share)
+
+
+def test_point_coverage_partitioned_equals_in_memory(parts, points, zones, facilities,
+                                                     client) -> None:
+    got = point_coverage_partitioned(parts, zones, facilities, 1500, client=client)
+    want = point_coverage(zones, points, facilities, radius=1500)
+    for col in ("points", "covered_points", "covered_points_share", "radius_m"):
+        assert got[col].tolist() == want[col].tolist()
+
+
 def test_plain_parquet_refused(tmp_path) -> None:
     path = tmp_path / "plain.parquet"
     pd.DataFrame({"lon": [121.4], "lat": [31.4]}).to_parquet(path)
@@ -140,10 +180,32 @@ def test_unreachable_scheduler_fails_fast() -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_gpkg(zones: gpd.GeoDataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_gpkg(zones: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("g") / "z.gpkg"
     zones.to_file(path, layer="belt_zones", driver="GPKG")
+    facilities.assign(category="lab").to_file(path, layer="carriers", driver="GPKG")
     return path
+
+
+def test_cli_coverage_points(parts, points, tiny_gpkg) -> None:
+    from baoshan_gis.cli import main
+    from baoshan_gis.gpkg import read_layer
+
+    res = CliRunner().invoke(main, ["coverage", "--points", str(parts), "--radius", "1500",
+                                    "--gpkg", str(tiny_gpkg), "--write-layer",
+                                    "analysis_points_covered"])
+    assert res.exit_code == 0, res.output
+    z, f = read_layer(tiny_gpkg, "belt_zones"), read_layer(tiny_gpkg, "carriers")
+    totals, covered = _brute_force(points, z.to_crs(32651), f.to_crs(32651), 1500)
+    for name, t, c in zip(z["name_zh"], totals, covered, strict=True):
+        line = next(ln for ln in res.output.splitlines() if ln.strip().startswith(name))
+        assert line.split()[1:4] == [str(t), str(c), f"{100 * c / t:.2f}"], res.output
+    stored = read_layer(tiny_gpkg, "analysis_points_covered")
+    assert stored["covered_points"].tolist() == covered
+    bad = CliRunner().invoke(main, ["coverage", "--points", str(parts), "--radius", "lab=500",
+                                    "--gpkg", str(tiny_gpkg)])
+    assert bad.exit_code == 2 and "one --radius in metres" in bad.output
 
 
 def test_cli_density_points(parts, points, zones, tiny_gpkg) -> None:

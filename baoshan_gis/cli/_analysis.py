@@ -213,15 +213,25 @@ def _density_points(gpkg: Path, points_path: Path, zones: str, grid: str | None,
 @click.option("--distance", default=None, help="Network reach in metres.")
 @click.option("--speed", type=float, default=4.8, show_default=True, help="km/h for --minutes.")
 @click.option("--directed", is_flag=True, help="Respect one-way edges (driving).")
+@click.option("--points", "points_path", type=click.Path(path_type=Path), default=None,
+              help="Demand as points: count the points of this GeoParquet file or folder of "
+                   "parts within --radius of a carrier, per zone, on a Dask cluster.")
+@click.option("--scheduler", default=None,
+              help="With --points: Dask scheduler address (tcp://host:8786); default a local "
+                   "two-worker cluster.")
+@click.option("--connect-timeout", "connect_timeout", type=float, default=10.0,
+              show_default=True, help="Seconds to wait for --scheduler.")
 @_POP
 @_CSV
 @_WRITE
 @_REPLACE
 def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
                  categories: tuple[str, ...], graph: str | None, minutes: float | None,
-                 distance: str | None, speed: float, directed: bool, population: Path | None,
+                 distance: str | None, speed: float, directed: bool, points_path: Path | None,
+                 scheduler: str | None, connect_timeout: float, population: Path | None,
                  csv_path: Path | None, write_layer: str | None, replace: bool) -> None:
-    """Covered area, share and (with --population) people per zone."""
+    """Covered area, share and (with --population) people per zone; with --points, the
+    points (e.g. enterprise registrations) within --radius of a carrier."""
     from baoshan_gis.analysis import coverage, euclidean_coverage, network_reach
     from baoshan_gis.analysis.network import resolve_graph
 
@@ -231,6 +241,10 @@ def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
         from baoshan_gis.analysis._validate import check_categories
 
         pts = pts[pts["category"].astype(str).isin(check_categories(pts, categories))]
+    if points_path is not None:
+        _coverage_points(gpkg, points_path, z, pts, zones, carriers, radius, graph, population,
+                         scheduler, connect_timeout, csv_path, write_layer, replace)
+        return
     params: dict[str, Any] = {"population": str(population or "")}
     if graph is not None:
         click.echo("loading street graph ...", err=True)
@@ -250,6 +264,34 @@ def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
     _show(res, csv_path, cols)
     _save(gpkg, res, write_layer, title_zh="覆盖率", title_en="Coverage", parameters=params,
           inputs=[zones, carriers], replace=replace)
+
+
+def _coverage_points(gpkg: Path, points_path: Path, z: Any, facilities: Any, zones: str,
+                     carriers: str, radius: tuple[str, ...], graph: str | None,
+                     population: Path | None, scheduler: str | None, connect_timeout: float,
+                     csv_path: Path | None, write_layer: str | None, replace: bool) -> None:
+    """``coverage --points``: points within a radius of a facility, per zone, through Dask."""
+    from baoshan_gis._errors import AnalysisError
+    from baoshan_gis.analysis.partitioned import (
+        check_points,
+        dask_client,
+        point_coverage_partitioned,
+    )
+
+    if graph is not None or population is not None:
+        raise AnalysisError("--points counts points within a straight-line --radius; leave out "
+                            "--graph and --population")
+    r = _radius(radius)
+    if isinstance(r, dict):
+        raise AnalysisError("--points takes one --radius in metres (e.g. --radius 1000), not "
+                            "category=radius; select carriers with --category")
+    check_points(points_path)  # bad input fails before a cluster starts
+    with dask_client(scheduler, timeout=connect_timeout) as client:
+        res = point_coverage_partitioned(points_path, z, facilities, r, client=client)
+    _show(res, csv_path, ["name_zh", "points", "covered_points", "covered_points_share"])
+    _save(gpkg, res, write_layer, title_zh="点覆盖率", title_en="Points covered",
+          parameters={"points": points_path.name, "radius": r},
+          inputs=[zones, carriers, points_path.name], replace=replace)
 
 
 @click.command("gaps")
