@@ -274,19 +274,23 @@ def import_layer(
                           base_url=geocode.base_url)
     moved: list[str] = []
     new_unplaced = _unplaced_table(unplaced, path.name) if unplaced is not None else None
-    if unplaced_name is not None and unplaced_name in existing:
-        frame, new_unplaced, moved = _move_out_of_unplaced(
-            frame, _gpkg.read_layer(gpkg_path, unplaced_name), new_unplaced
-        )
-    if append and name in existing:
-        old = _gpkg.read_layer(gpkg_path, name)
-        frame, _, _ = _move_out_of_unplaced(frame, pd.DataFrame(old), None)  # keep its fields
-        keep = old.loc[~old["name_zh"].isin(frame["name_zh"].dropna())]
-        frame = gpd.GeoDataFrame(pd.concat([keep, frame], ignore_index=True), crs=WGS84)
-    meta = _gpkg.read_meta(gpkg_path).get(name, {}) if name in existing else {}
-    plan_layer = meta.get("kind") == "plan"
-    gtypes = tuple(sorted(set(frame.geometry.geom_type.dropna())))
     with _gpkg.atomic_path(gpkg_path) as tmp:
+        # Everything read from the GeoPackage from here on is read under the write lock, from
+        # the copy of the current file: a concurrent import that landed first is kept.
+        if tmp.exists():
+            existing = _gpkg.layer_names(tmp)
+        if unplaced_name is not None and unplaced_name in existing:
+            frame, new_unplaced, moved = _move_out_of_unplaced(
+                frame, _gpkg.read_layer(tmp, unplaced_name), new_unplaced
+            )
+        if append and name in existing:
+            old = _gpkg.read_layer(tmp, name)
+            frame, _, _ = _move_out_of_unplaced(frame, pd.DataFrame(old), None)  # keep fields
+            keep = old.loc[~old["name_zh"].isin(frame["name_zh"].dropna())]
+            frame = gpd.GeoDataFrame(pd.concat([keep, frame], ignore_index=True), crs=WGS84)
+        meta = _gpkg.read_meta(tmp).get(name, {}) if name in existing else {}
+        plan_layer = meta.get("kind") == "plan"
+        gtypes = tuple(sorted(set(frame.geometry.geom_type.dropna())))
         if tmp.exists():  # again under the lock, on the current file
             check_replace(tmp, [name], writer="import", replace=replace or append,
                           geometry_types=gtypes)

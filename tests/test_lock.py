@@ -251,3 +251,30 @@ def test_bad_env_timeout(
     assert res.exit_code == 2
     assert f"BAOSHAN_LOCK_TIMEOUT={raw!r} is not a number of seconds" in res.stderr
     assert plan.read_bytes() == before
+
+
+def test_concurrent_appends_into_one_layer_keep_every_row(plan: Path, tmp_path: Path) -> None:
+    """Two planners append to the same layer at once: both rows land (the layer is read under
+    the lock, not before it). Both imports start while a third process holds the lock, so both
+    have read the GeoPackage before either can write."""
+    seed = _csv(tmp_path, "seed", 121.40)
+    assert subprocess.run([*CLI, "layers", "import", str(seed), "--gpkg", str(plan),
+                           "--name", "shared"], capture_output=True).returncode == 0
+    holder = _hold_lock(plan, 60)
+    try:
+        procs = [
+            subprocess.Popen(
+                [*CLI, "layers", "import", str(_csv(tmp_path, f"add{i}", 121.41 + i / 100)),
+                 "--gpkg", str(plan), "--name", "shared", "--append"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for i in range(2)
+        ]
+        time.sleep(6)  # both have read their input and wait for the lock
+        assert all(p.poll() is None for p in procs)
+    finally:
+        _stop(holder)
+    out = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], out
+    names = sorted(gpkg.read_layer(plan, "shared")["name_zh"])
+    assert names == ["add0", "add1", "seed"]
