@@ -66,6 +66,25 @@ def test_xlsx_first_sheet_and_named_sheet(target, tmp_path):
         import_layer(target, src, name="other", sheet="x")
 
 
+def test_xlsx_that_unpacks_too_large_is_refused(target, tmp_path, monkeypatch):
+    """A workbook is a zip: its declared sheet size is bounded like any archive's, before
+    openpyxl reads it, and the GeoPackage is untouched."""
+    from baoshan_gis import settings
+
+    src = _workbook(tmp_path / "big.xlsx")
+    import zipfile
+
+    with zipfile.ZipFile(src) as zf:
+        declared = sum(i.file_size for i in zf.infolist())
+    monkeypatch.setattr(settings, "ARCHIVE_MAX_BYTES", declared - 1)
+    before = target.read_bytes()
+    with pytest.raises(DataImportError, match=r"'big\.xlsx' would unpack to .*ARCHIVE_MAX_BYTES"):
+        import_layer(target, src, name="incubators")
+    assert target.read_bytes() == before
+    monkeypatch.setattr(settings, "ARCHIVE_MAX_BYTES", declared)
+    assert import_layer(target, src, name="incubators").count == 2
+
+
 def test_xlsx_cli_sheet_and_gcj02(target, tmp_path):
     src = _workbook(tmp_path / "list.xlsx")
     out = CliRunner().invoke(

@@ -22,11 +22,28 @@ SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm")
 FIRST_ROW = 2
 
 
+def _check_size(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than ``settings.ARCHIVE_MAX_BYTES``.
+
+    An .xlsx is a zip: a few kilobytes can declare gigabytes of sheet XML. Python's zip reader
+    never returns more than a member's declared size, so checking the declared sizes bounds what
+    openpyxl reads."""
+    from baoshan_gis._archive import check_members
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: openpyxl's own error says so below
+    check_members(path, members)
+
+
 def read_table(path: Path, opts: ReadOptions) -> pd.DataFrame:
     """The rows of the chosen sheet as a DataFrame (header from the first row)."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_size(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
