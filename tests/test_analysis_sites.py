@@ -139,3 +139,74 @@ def test_where_area_is_wide_in_open_space_and_alternatives_are_counted() -> None
     assert where.contains(res.geometry.iloc[0])
     assert res["where_km2"].iloc[0] > 2.0  # any interior position serves as well
     assert res.attrs["alternatives_within_1pct"] > 20
+
+
+def _brute_alternatives(w: np.ndarray, cover: np.ndarray, chosen: list[int], tol: float) -> int:
+    useful = [j for j in range(cover.shape[1]) if w[cover[:, j]].sum() > 0]
+
+    def value(c: tuple[int, ...]) -> float:
+        return float(w[cover[:, list(c)].any(axis=1)].sum())
+
+    ref = value(tuple(chosen))
+    return sum(1 for c in itertools.combinations(useful, len(chosen))
+               if set(c) != set(chosen) and value(c) >= (1 - tol) * ref - 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_alternatives_count_equals_exhaustive_enumeration(seed: int) -> None:
+    from baoshan_gis.analysis.sites import count_alternatives
+
+    rng = np.random.default_rng(100 + seed)
+    n_cand = 12
+    cover = rng.random((60, n_cand)) < 0.25
+    w = rng.integers(1, 4, 60).astype(float)  # integer weights: ties happen
+    k = 1 + seed % 3
+    chosen, _ = solve_mclp(w, cover, k, method="exact")
+    for tol in (0.01, 0.05):
+        n, exact = count_alternatives(w, cover, chosen, tolerance=tol)
+        assert exact is True
+        assert n == _brute_alternatives(w, cover, chosen, tol)
+
+
+def test_alternatives_are_distinct_sets_and_the_cap_makes_a_lower_bound() -> None:
+    from baoshan_gis.analysis.sites import count_alternatives
+
+    # 30 identical candidates, choose 2: C(30, 2) - 1 = 434 distinct alternatives
+    cover = np.zeros((40, 30), dtype=bool)
+    cover[:20, :] = True
+    w = np.ones(40)
+    chosen, _ = solve_mclp(w, cover, 2, method="exact")
+    assert count_alternatives(w, cover, chosen) == (434, True)
+    assert count_alternatives(w, cover, chosen, cap=100) == (100, False)
+    assert count_alternatives(w, cover, chosen, max_nodes=3)[1] is False
+
+
+def _square_of_four(n_sites: int) -> gpd.GeoDataFrame:
+    # a 6 km square, 4 candidates at (±1.5 km, ±1.5 km) from its centre: 90° symmetric
+    zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 6000, Y0 + 6000)], crs=32651)
+    cand = gpd.GeoDataFrame(
+        geometry=[Point(X0 + 3000 + dx, Y0 + 3000 + dy)
+                  for dx in (-1500, 1500) for dy in (-1500, 1500)],
+        crs=32651, index=["sw", "nw", "se", "ne"])
+    empty = gpd.GeoDataFrame(geometry=[], crs=32651)
+    return suggest_sites(zone, empty, radius=700, n_sites=n_sites, candidates=cand,
+                         demand_cell=100)
+
+
+def test_symmetric_square_has_a_known_number_of_ties() -> None:
+    one = _square_of_four(1)
+    assert one.attrs["alternatives_within_1pct"] == 3
+    assert one.attrs["alternatives_exact"] is True
+    two = _square_of_four(2)  # disjoint circles: every pair covers the same
+    assert two.attrs["alternatives_within_1pct"] == math.comb(4, 2) - 1
+    assert two.attrs["alternatives_exact"] is True
+
+
+def test_unique_optimum_has_no_alternative_exactly() -> None:
+    zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 2000, Y0 + 2000)], crs=32651)
+    cand = gpd.GeoDataFrame(geometry=[Point(X0 + 1000, Y0 + 1000), Point(X0 + 1600, Y0 + 1000),
+                                      Point(X0 + 300, Y0 + 300)], crs=32651)
+    empty = gpd.GeoDataFrame(geometry=[], crs=32651)
+    res = suggest_sites(zone, empty, radius=1000, n_sites=1, candidates=cand, demand_cell=50)
+    assert res.attrs["alternatives_within_1pct"] == 0
+    assert res.attrs["alternatives_exact"] is True

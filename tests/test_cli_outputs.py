@@ -83,9 +83,20 @@ def test_cli_sites_and_the_report_give_one_answer(
     assert cli[["lon", "lat"]].to_numpy().tolist() == rep[["lon", "lat"]].to_numpy().tolist()
     assert cli["marginal_gain_km2"].round(3).tolist() == rep["marginal_gain_km2"].tolist()
     assert (rep["marginal_gain_km2"] <= math.pi).all()
-    assert "other solutions" in res.output
     md = (reported / "report.md").read_text(encoding="utf-8")
     assert "where_km2" in md and "analysis_sites_where" in md
+    # the count of alternatives: one sentence, the same in the CLI and the report, saying
+    # whether it is exact or a lower bound
+    alt = [line for line in res.output.splitlines() if "Other solutions" in line]
+    assert len(alt) == 1, res.output
+    assert alt[0] in md.splitlines()
+    assert "其他方案" in alt[0]
+    assert ("(exact count)" in alt[0]) != ("lower bound" in alt[0])
+    from baoshan_gis import gpkg as g
+
+    params = g.read_meta(plan)["analysis_sites"]["parameters"]
+    assert isinstance(params["alternatives_exact"], bool)
+    assert str(params["alternatives_within_1pct"]) in alt[0].replace(",", "")
 
 
 def _commands():  # type: ignore[no-untyped-def]

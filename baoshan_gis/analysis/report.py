@@ -41,7 +41,7 @@ from baoshan_gis.analysis.density import carrier_density, grid_density
 from baoshan_gis.analysis.gaps import coverage_gaps
 from baoshan_gis.analysis.incubators import incubator_section
 from baoshan_gis.analysis.kde import kernel_density, write_cog
-from baoshan_gis.analysis.sites import site_where_areas, suggest_sites
+from baoshan_gis.analysis.sites import alternatives_sentence, site_where_areas, suggest_sites
 from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION
 
 #: Zone layers analysed, in report order.
@@ -623,8 +623,6 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               "newly covered demand given the sites ranked above. `where_km2`: the area within "
               "which the site may move, the others fixed, changing the covered total by less "
               "than 1 % (layer `analysis_sites_where`; read the sites as these areas, not pins). "
-              f"{sites.attrs.get('alternatives_within_1pct', 0)} other solutions (one site "
-              "moved to another candidate) cover within 1 % of this one. "
               "Because the layer lacks most incubators, these show where the *named* carriers "
               "leave space, not where no incubator exists.", ""]
     scols = [c for c in ("rank", "marginal_gain_km2", "marginal_gain", "cumulative_share",
@@ -632,7 +630,8 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
     if "marginal_gain_km2" in scols:
         scols.remove("marginal_gain")
     lines += [md_paste(sites_tab[scols], digits={"marginal_gain_km2": 3, "marginal_gain": 0,
-                                                 "cumulative_share": 2, "lon": 5, "lat": 5}), ""]
+                                                 "cumulative_share": 2, "lon": 5, "lat": 5}), "",
+              alternatives_sentence(sites.attrs, len(sites)), ""]
     lines += ["## 文件 Files", "",
               "`density.csv/json`, `coverage.csv/json`, `gaps.csv/json`, `sites.csv/json`, "
               "`carriers_accuracy.csv/json`, `carrier_density.tif`; the same results are layers "

@@ -362,6 +362,7 @@ def sites_cmd(gpkg: Path, zones: str, carriers: str, radius: str, n_sites: int,
               replace: bool) -> None:
     """Where N new carriers would cover the most still-uncovered area (or people)."""
     from baoshan_gis.analysis import suggest_sites
+    from baoshan_gis.analysis.sites import alternatives_sentence
 
     cand = _read(gpkg, candidates) if candidates else None
     click.echo(f"choosing {n_sites} sites ({method}) ...", err=True)
@@ -373,9 +374,8 @@ def sites_cmd(gpkg: Path, zones: str, carriers: str, radius: str, n_sites: int,
     out["lat"] = res.to_crs(4326).geometry.y.round(5)
     _show(out, csv_path, ["rank", "marginal_gain_km2", "marginal_gain", "cumulative_share",
                           "where_km2", "lon", "lat"])
-    click.echo(f"{res.attrs.get('alternatives_within_1pct', 0)} other solutions (one site moved "
-               "to another candidate) cover within 1 %; where_km2: area each site may move in "
-               "changing the covered total by < 1 %")
+    click.echo(alternatives_sentence(res.attrs, len(res)))
+    click.echo("where_km2: area each site may move in changing the covered total by < 1 %")
     _save(gpkg, res, write_layer, title_zh="建议新增载体选址", title_en="Suggested sites",
           parameters={"radius": radius, "n_sites": n_sites, "method": method,
                       **{k: v for k, v in res.attrs.items()}},
