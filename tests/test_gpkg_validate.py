@@ -154,3 +154,27 @@ def test_surveyed_layers_stay_solid(full: Path) -> None:
     root = ET.fromstring(styles.styleQML["district"].split("\n", 1)[1])
     opts = {o.get("name"): o.get("value") for o in root.iter("Option")}
     assert opts["outline_style"] == "solid" and "f_diagonal" not in styles.styleQML["district"]
+
+
+def _unplaced_rows(rows: list[list[str]], name: str) -> list[list[str]]:
+    return [r for r in rows if any(c.startswith(name) for c in r)]
+
+
+def test_unplaced_zone_reads_未定位_in_every_number_cell(full: Path) -> None:
+    import docx
+
+    name = "新型功能材料集聚区"
+    md = (full.parent / "report" / "report.md").read_text(encoding="utf-8")
+    md_rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+               for line in md.splitlines() if line.startswith("|")]
+    doc = docx.Document(str(full.parent / "report" / "report.docx"))
+    doc_rows = [[c.text.strip() for c in row.cells] for t in doc.tables for row in t.rows]
+    for rows in (md_rows, doc_rows):
+        hits = _unplaced_rows(rows, name)
+        assert len(hits) >= 2, hits  # the density and the coverage tables
+        for row in hits:
+            named = [c for c in row if c.startswith(name)]
+            assert named == [f"{name}（未定位）"], row
+            numbers = row[row.index(named[0]) + 1:]
+            assert numbers and all(c == "未定位" for c in numbers), row
+            assert not {"0", "–", "-", "0.00", ""} & set(row), row

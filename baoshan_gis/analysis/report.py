@@ -505,6 +505,30 @@ def _mark_unlocated(tab: pd.DataFrame, unlocated: np.ndarray) -> None:
     tab.loc[unlocated, "name_zh"] = tab.loc[unlocated, "name_zh"].astype(str) + "（未定位）"
 
 
+#: What an unplaced zone's number cells read in the report (never 0 nor a dash).
+UNLOCATED = "未定位"
+
+
+def _show_unlocated(show: pd.DataFrame) -> pd.DataFrame:
+    """The :func:`paste_table` of a zone table with 未定位 in the unmeasured cells of the rows
+    :func:`_mark_unlocated` marked."""
+    name = PASTE_HEADERS["name_zh"]
+    if name not in show.columns:
+        return show
+    rows = show[name].astype(str).str.endswith(f"（{UNLOCATED}）").to_numpy()
+    if not rows.any():
+        return show
+    out = show.copy()
+    for c in out.columns:
+        if c in (name, PASTE_HEADERS["layer"]):
+            continue
+        blank = rows & out[c].isna().to_numpy()
+        if blank.any():
+            out[c] = out[c].astype(object)
+            out.loc[blank, c] = UNLOCATED
+    return out
+
+
 def _accuracy_table(carriers: gpd.GeoDataFrame) -> pd.DataFrame:
     rows = []
     cats = list(CATEGORY_LABELS) + sorted(
@@ -574,12 +598,13 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
                      "could be placed, so 'within reach of an incubator' cannot be measured "
                      "yet; the coverage below is by all carriers in the layer.")
     if unlocated:
-        lines.append("- 未定位 Not located (no geometry yet, so not measured; shown as 未定位 / "
-                     "– in the tables, never as 0): " + ", ".join(unlocated) + ".")
+        lines.append("- 未定位 Not located (no geometry yet, so not measured; shown as 未定位 "
+                     "in the tables, never as 0): " + ", ".join(unlocated) + ".")
     lines += ["", "### 载体定位精度 Carriers and their accuracy", "",
               md_paste(acc.drop(columns=["category"]), digits={"median_accuracy_m": 0,
                                                                "max_accuracy_m": 0}), ""]
-    dshow = paste_table(dens_tab[["layer", "name_zh", "area_km2", "carriers", "per_km2"]])
+    dshow = _show_unlocated(paste_table(dens_tab[["layer", "name_zh", "area_km2", "carriers",
+                                                  "per_km2"]]))
     peak = float(surface.values[surface.valid()].max()) if surface.valid().any() else 0.0
     lines += ["## 1. 载体密度 Carrier density per zone", "",
               "Carriers (of those in the layer) whose point lies in the zone; overlapping zones "
@@ -589,7 +614,7 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               f"{kde_bandwidth:g} m, {kde_cell:g} m cells, carriers per km², nodata outside the "
               f"district; peak {peak:.3f} per km²).", ""]
     share_cols = [c for c in cov_tab.columns if c.startswith("share_")]
-    cshow = paste_table(cov_tab[["layer", "name_zh", "area_km2", *share_cols]])
+    cshow = _show_unlocated(paste_table(cov_tab[["layer", "name_zh", "area_km2", *share_cols]]))
     lines += ["## 2. 覆盖率 Coverage", "",
               "Share of each zone's area (%) within the given straight-line distance of any "
               "carrier in the layer" + (f", and within {station_radius:g} m of a metro station"
