@@ -111,6 +111,13 @@ def make_gpkg(path: Path, *, analysis: bool = True) -> Path:
             _truth(1, "覆盖", "approximate"), geometry=_metric([cover]))
         frames["analysis_gaps"] = gpd.GeoDataFrame(
             _truth(1, "缺口", "approximate"), geometry=_metric([belt.difference(cover)]))
+        from baoshan_gis.analysis import site_where_areas, suggest_sites
+
+        sites = suggest_sites(gpd.GeoDataFrame(geometry=[belt], crs=32651),
+                              gpd.GeoDataFrame(geometry=pts, crs=32651), radius=1500, n_sites=2,
+                              candidate_spacing=1500, demand_cell=500)
+        frames["analysis_sites"] = sites.drop(columns="where_wkt").to_crs(4326)
+        frames["analysis_sites_where"] = site_where_areas(sites).to_crs(4326)
     with atomic_path(path, copy_existing=False) as tmp:
         for name, frame in frames.items():
             write_frame(tmp, frame, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -235,3 +236,18 @@ def _walk(el: object) -> list[object]:
     for child in getattr(el, "_children", {}).values():
         out.extend(_walk(child))
     return out
+
+
+def test_page_draws_suggested_sites_as_areas_not_markers(gpkg: Path) -> None:
+    pm = prepare_map("density_coverage", gpkg)
+    sources = [ld.spec.source for ld in pm.layers]
+    assert "analysis_sites" not in sources and "analysis_sites_where" in sources
+    page = render_page_html("density_coverage", gpkg)
+    where = next(ld for ld in pm.layers if ld.spec.source == "analysis_sites_where")
+    assert html.escape(where.title) in page  # layer control and legend
+    # the only point layer is the carriers: no marker layer for the sites
+    points = [ld.spec.source for ld in pm.layers if ld.kind == "point"]
+    assert points == ["carriers"]
+    data = _page_geojson(where, basemap="none", precision=6, simplify_m=0.0)
+    assert {f["geometry"]["type"] for f in data["features"]} <= {"Polygon", "MultiPolygon"}
+    assert [f["properties"]["name_zh"] for f in data["features"]] == ["建议选址 1", "建议选址 2"]

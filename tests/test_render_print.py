@@ -507,3 +507,38 @@ def test_city_scale_points_are_aggregated(built_gpkg: Path, tmp_path: Path) -> N
     labels = "".join(_flat(t.get_text()) for t in ax.texts if t.get_gid() == "map-label")
     assert "企业" not in labels  # generated points are counted, not named
     assert sum(name in labels for name in plan.name_zh) >= 10
+
+
+def test_suggested_sites_are_drawn_as_their_where_areas_not_pins(gpkg: Path) -> None:
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import PathPatch
+
+    from baoshan_gis import read_layer
+
+    pm = prepare_map("density_coverage", gpkg)
+    assert "analysis_sites" not in [ld.spec.source for ld in pm.layers]
+    where_ld = next(ld for ld in pm.layers if ld.spec.source == "analysis_sites_where")
+    assert where_ld.spec.legend and where_ld.legend  # the legend explains the area
+    sites = read_layer(gpkg, "analysis_sites").to_crs(METRIC_CRS)
+    where = read_layer(gpkg, "analysis_sites_where").to_crs(METRIC_CRS)
+    assert len(sites) == len(where) == 2
+    fig = _figure(gpkg, "density_coverage")
+    ax = fig.axes[0]
+    # no point symbol at any suggested site
+    offsets = [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
+    xy = np.vstack(offsets) if offsets else np.empty((0, 2))
+    for p in sites.geometry:
+        assert not (np.hypot(xy[:, 0] - p.x, xy[:, 1] - p.y) < 1.0).any()
+    # each where polygon drawn as an area, labelled "建议选址 <rank>" inside it
+    patches = [a.get_path().get_extents() for a in ax.patches if isinstance(a, PathPatch)]
+    labels = {t.get_text().replace("\n", ""): t.get_position() for t in ax.texts
+              if t.get_gid() == "map-label"}
+    from shapely.geometry import Point
+
+    for rank, poly in zip(where["rank"], where.geometry, strict=True):
+        x0, y0, x1, y1 = poly.bounds
+        assert any(abs(b.x0 - x0) < 1 and abs(b.y0 - y0) < 1 and abs(b.x1 - x1) < 1
+                   and abs(b.y1 - y1) < 1 for b in patches), rank
+        text = f"建议选址 {rank}"
+        assert text in labels, labels.keys()
+        assert poly.buffer(1.0).contains(Point(*labels[text]))

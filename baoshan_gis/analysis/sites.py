@@ -278,14 +278,18 @@ def site_where_areas(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The "where" polygons of :func:`suggest_sites` (one per site, in the sites' CRS).
 
     Each polygon is where the site may move (others fixed) while the covered total changes by
-    less than 1 %: draw it instead of a pin.
+    less than 1 %: draw it instead of a pin. ``name_zh`` / ``name_en`` ("建议选址 1",
+    "Suggested site 1") label it with its rank.
     """
     metric = gpd.GeoSeries.from_wkt(sites["where_wkt"], crs=sites.attrs.get("metric_crs")
                                     or "EPSG:32651")
     keep = [c for c in ("rank", "candidate", "marginal_gain", "marginal_gain_km2",
                         "cumulative_share", "where_km2", "radius_m", "method") if c in sites]
-    out = gpd.GeoDataFrame(sites[keep].reset_index(drop=True), geometry=metric.to_numpy(),
-                           crs=metric.crs)
+    table = sites[keep].reset_index(drop=True)
+    ranks = np.asarray(sites["rank"]) if "rank" in sites else np.arange(1, len(sites) + 1)
+    table.insert(0, "name_zh", [f"建议选址 {int(r)}" for r in ranks])
+    table.insert(1, "name_en", [f"Suggested site {int(r)}" for r in ranks])
+    out = gpd.GeoDataFrame(table, geometry=metric.to_numpy(), crs=metric.crs)
     return out.to_crs(sites.crs) if sites.crs is not None else out
 
 
