@@ -542,3 +542,114 @@ def test_suggested_sites_are_drawn_as_their_where_areas_not_pins(gpkg: Path) -> 
         text = f"建议选址 {rank}"
         assert text in labels, labels.keys()
         assert poly.buffer(1.0).contains(Point(*labels[text]))
+
+
+def _stroke_px(ax, geom, width_pt: float):  # type: ignore[no-untyped-def]
+    """A line's stroke in display pixels: its path through transData, buffered by half the
+    line width (flat ends)."""
+    import shapely
+
+    px = shapely.transform(geom, lambda xy: ax.transData.transform(xy))
+    return px.buffer(width_pt * ax.figure.dpi / 72 / 2, cap_style="flat")
+
+
+@pytest.fixture(scope="module")
+def reported_gpkg(built_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built GeoPackage with the report's analysis layers (density_coverage draws them)."""
+    from baoshan_gis.analysis.report import write_report
+
+    path = tmp_path_factory.mktemp("labels") / "plan.gpkg"
+    path.write_bytes(built_gpkg.read_bytes())
+    write_report(path, path.parent / "report", n_sites=2, kde_cell=200)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(load_maps()))
+def test_no_label_is_drawn_on_its_own_line(reported_gpkg: Path, name: str) -> None:
+    """On every default A4 map, a line's label stays off the line's stroke (in display space),
+    and every labelled line inside the frame keeps its label."""
+    from shapely.geometry import box as sbox
+
+    pm = prepare_map(name, reported_gpkg)
+    fig = _draw(name, reported_gpkg)
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in ax.texts if t.get_gid() == "map-label"]
+    frame = ax.get_window_extent(renderer)
+    frame_px = sbox(frame.x0, frame.y0, frame.x1, frame.y1)
+    checked = 0
+    for ld in pm.layers:
+        if ld.kind != "line" or not ld.spec.labels or ld.frame is None:
+            continue
+        frame_m = ld.frame.to_crs(METRIC_CRS)
+        for geom, label in zip(frame_m.geometry, frame_m[ld.label_field], strict=True):
+            stroke = _stroke_px(ax, geom, float(ld.style["width"]))
+            mine = [t for t in texts if t.get_text() == str(label)]
+            if stroke.intersection(frame_px).length > 200:  # well inside the map: labelled
+                assert mine, (name, label)
+            for t in mine:
+                b = t.get_window_extent(renderer)
+                assert not stroke.intersects(sbox(b.x0, b.y0, b.x1, b.y1)), (name, label)
+                checked += 1
+    if name == "metro_corridors":
+        assert checked >= 5  # Lines 1, 3, 7, 15, 18 at least
+
+
+def _axes_100() -> tuple[matplotlib.figure.Figure, matplotlib.axes.Axes, object]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 3), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    return fig, ax, FigureCanvasAgg(fig).get_renderer()
+
+
+def test_a_point_label_moves_off_a_line_beside_its_point() -> None:
+    from shapely.geometry import LineString, box
+
+    fig, ax, renderer = _axes_100()
+    line = LineString([(55, 0), (55, 100)])  # just right of the point: the first candidate
+    req = LabelRequest("车站名称", 50, 50, size=7)
+    with matplotlib.rc_context(rc_params()):
+        (alone,) = place_labels(ax, [LabelRequest("车站名称", 50, 50, size=7)],
+                                renderer=renderer)
+        assert alone.get_position()[0] > 50  # to the right, without the line
+        alone.remove()
+        (kept,) = place_labels(ax, [req], renderer=renderer, lines=[(line, 1.5)])
+    b = kept.get_window_extent(renderer)
+    stroke = _stroke_px(ax, line, 1.5)
+    assert not stroke.intersects(box(b.x0, b.y0, b.x1, b.y1))
+    # lines boxed in on every side: the label still shows (over a line), not dropped
+    cage = [LineString([(x, 0), (x, 100)]) for x in (47, 53)] + \
+        [LineString([(0, y), (100, y)]) for y in (47, 53)]
+    with matplotlib.rc_context(rc_params()):
+        again = place_labels(ax, [LabelRequest("车站名称", 50, 50, size=7)], renderer=renderer,
+                             lines=[(g, 1.5) for g in cage])
+    assert [t.get_text() for t in again] == ["车站名称"]
+
+
+@pytest.mark.parametrize("coords", [
+    [(0, 50), (100, 50)],  # horizontal: the label above it
+    [(50, 0), (50, 100)],  # vertical: beside it
+    [(0, 0), (100, 100)],  # diagonal
+    [(10, 10), (50, 60), (90, 10)],  # bent
+])
+def test_a_line_label_goes_beside_its_line(coords: list[tuple[float, float]]) -> None:
+    from shapely.geometry import LineString, box
+
+    fig, ax, renderer = _axes_100()
+    line = LineString(coords)
+    mid = line.interpolate(0.5, normalized=True)
+    with matplotlib.rc_context(rc_params()):
+        kept = place_labels(ax, [LabelRequest("18号线", mid.x, mid.y, size=8, area=True,
+                                              line=line, line_width=3.0)], renderer=renderer)
+    assert [t.get_text() for t in kept] == ["18号线"]
+    b = kept[0].get_window_extent(renderer)
+    label = box(b.x0, b.y0, b.x1, b.y1)
+    stroke = _stroke_px(ax, line, 3.0)
+    assert not stroke.intersects(label)
+    # and beside it, not far off: within two label heights of the stroke
+    assert stroke.distance(label) < 2 * b.height

@@ -6,6 +6,12 @@ the first candidate whose text box (in display pixels, with a small margin) stay
 frame and meets no box already taken is kept. A label with no free candidate is left out, as a
 cartographer would, rather than printed over another.
 
+A line's label goes *beside* the line, never on it: candidates at several places along the line
+(middle first), offset perpendicular to it on either side by half the stroke width plus a gap,
+and a candidate is kept only if its box stays clear of the line's stroke in display pixels.
+Other labels keep off the strokes of the map's main lines where they can (``lines``): a
+candidate clear of them is preferred, and one over a line is used only when no clear one is free.
+
 A *callout* (the names of several points sharing one position) is a multi-line text in a framed
 box. Its candidates go round the anchor at growing distances; beyond the first ring a thin leader
 line joins the box to the symbol. Neither the box nor the leader may cross a label, a leader or
@@ -15,10 +21,11 @@ an obstacle already placed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import shapely
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
 from matplotlib.text import Text
@@ -47,6 +54,10 @@ AREA_CANDIDATES: tuple[tuple[float, float, str, str], ...] = (
 CALLOUT_DIRECTIONS: tuple[tuple[float, float], ...] = (
     (1, 0), (-1, 0), (0.8, 0.8), (-0.8, 0.8), (0.8, -0.8), (-0.8, -0.8), (0, 1), (0, -1),
 )
+#: Places along a line (fractions of its length) tried for its label, in order of preference.
+LINE_POSITIONS: tuple[float, ...] = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.12, 0.88)
+#: Clearance between a line's stroke and its label, in points.
+LINE_GAP_PT = 1.5
 #: Extra distances (points, beyond the symbol's gap) tried for a callout box.
 CALLOUT_DISTANCES: tuple[float, ...] = (0.0, 10.0, 22.0, 36.0, 54.0, 76.0, 104.0, 140.0)
 #: Padding inside a callout's frame, as a fraction of its font size.
@@ -115,6 +126,37 @@ class LabelRequest:
     callout: bool = False
     #: Frame colour of a callout.
     edgecolor: str = "#7a7a7a"
+    #: For a line's label: the line (data coordinates). The label goes beside it, never on it.
+    line: Any = None
+    #: Stroke width of that line, in points.
+    line_width: float = 1.0
+
+
+class _Strokes:
+    """Line strokes in display pixels, for "does this box touch a line?" queries."""
+
+    def __init__(self, ax: Axes, lines: Sequence[tuple[Any, float]], margin_px: float) -> None:
+        self.items: list[tuple[Any, float]] = []
+        px_per_pt = ax.figure.dpi / 72.0
+        by_width: dict[float, list[Any]] = {}
+        for geom, width in lines:
+            if geom is not None and not geom.is_empty:
+                by_width.setdefault(float(width), []).append(geom)
+        for width, geoms in by_width.items():
+            merged = to_display(ax, shapely.union_all(geoms))
+            shapely.prepare(merged)
+            self.items.append((merged, width * px_per_pt / 2 + margin_px))
+
+    def hits(self, box: Bbox) -> bool:
+        if not self.items:
+            return False
+        poly = shapely.box(box.x0, box.y0, box.x1, box.y1)
+        return any(bool(shapely.dwithin(g, poly, d)) for g, d in self.items)
+
+
+def to_display(ax: Axes, geom: Any) -> Any:
+    """``geom`` (data coordinates) in display pixels."""
+    return shapely.transform(geom, lambda xy: ax.transData.transform(xy))
 
 
 def place_labels(
@@ -125,6 +167,7 @@ def place_labels(
     obstacles: list[Bbox] | None = None,
     margin_px: float = 2.0,
     halo: bool = True,
+    lines: Sequence[tuple[Any, float]] = (),
 ) -> list[Text]:
     """Place labels greedily; return the Text artists kept (tagged with gid ``"map-label"``).
 
@@ -140,6 +183,9 @@ def place_labels(
         Boxes in display coordinates that labels must avoid (legend, scale bar, point symbols).
     margin_px
         Clearance kept around every label.
+    lines
+        ``(geometry, width in points)`` of the lines labels keep off where they can (the
+        strokes of the map's main line layers, in data coordinates).
     """
     from matplotlib import patheffects
 
@@ -154,17 +200,27 @@ def place_labels(
     effects = [patheffects.withStroke(linewidth=2.4, foreground="white")] if halo else None
     seen: set[str] = set()
 
+    strokes = _Strokes(ax, lines, 0.5)
+
     def free(box: Bbox) -> bool:
         inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
                   and box.y1 <= frame.y1)
         return inside and not placed.hits(box) and not avoid.hits(box) and not any(
             _segment_hits_box(seg, box) for seg in leaders)
 
+    def clear(box: Bbox) -> bool:
+        return free(box) and not strokes.hits(box)
+
     def callout(req: LabelRequest, anchor: Any) -> None:
-        """Place ``req`` as a framed label with a leader, if any spot is free."""
-        got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
-                             renderer=renderer, free=free,
-                             placed=placed, avoid=avoid, margin_px=margin_px)
+        """Place ``req`` as a framed label with a leader, if any spot is free (one clear of
+        the lines first)."""
+        got = None
+        for test in ((clear, free) if strokes.items else (free,)):
+            got = _place_callout(ax, req, (float(anchor[0]), float(anchor[1])),
+                                 renderer=renderer, free=test,
+                                 placed=placed, avoid=avoid, margin_px=margin_px)
+            if got is not None:
+                break
         if got is not None:
             text, box, seg = got
             placed.add(box)
@@ -182,6 +238,14 @@ def place_labels(
             n_points += 1
             if n_points > MAX_POINT_LABELS:
                 continue
+        if req.line is not None:
+            got = _place_beside_line(ax, req, renderer=renderer, clear=clear, free=free,
+                                     margin_px=margin_px, effects=effects)
+            if got is not None:
+                placed.add(got[1])
+                kept.append(got[0])
+                seen.add(req.text)
+            continue
         anchor = ax.transData.transform((req.x, req.y))
         if not frame.contains(*anchor):
             continue
@@ -189,6 +253,7 @@ def place_labels(
             callout(req, anchor)
             continue
         cands = AREA_CANDIDATES if req.area else POINT_CANDIDATES
+        fallback: tuple[Text, Bbox] | None = None  # the first free spot, over a line
         for dx, dy, ha, va in cands:
             step = (req.size * 1.1) if req.area else req.gap
             off = (dx * step * dpi_scale, dy * step * dpi_scale)
@@ -200,17 +265,82 @@ def place_labels(
             box = Bbox.from_extents(box.x0 - margin_px, box.y0 - margin_px,
                                     box.x1 + margin_px, box.y1 + margin_px)
             if free(box):
-                placed.add(box)
-                kept.append(text)
-                seen.add(req.text)
-                break
+                if not strokes.hits(box):
+                    if fallback is not None:
+                        fallback[0].remove()
+                    fallback = (text, box)
+                    break
+                if fallback is None:
+                    fallback = (text, box)
+                    continue
             text.remove()
-        else:
-            if req.area or not leader_fallback:
-                continue
+        if fallback is not None:
+            placed.add(fallback[1])
+            kept.append(fallback[0])
+            seen.add(req.text)
+        elif not req.area and leader_fallback:
             # no free spot beside the point: a framed label farther off, with a leader line
             callout(req, anchor)
     return kept
+
+
+def _place_beside_line(
+    ax: Axes,
+    req: LabelRequest,
+    *,
+    renderer: RendererBase,
+    clear: Callable[[Bbox], bool],
+    free: Callable[[Bbox], bool],
+    margin_px: float,
+    effects: Any,
+) -> tuple[Text, Bbox] | None:
+    """A line's label beside the line: the first candidate (along the line, either side) whose
+    box is free and clear of the line's own stroke, preferring one clear of every line."""
+    px_per_pt = ax.figure.dpi / 72.0
+    line = to_display(ax, req.line)
+    parts = [p for p in getattr(line, "geoms", [line]) if p.length > 0]
+    if not parts:
+        return None
+    own = shapely.union_all(parts)
+    shapely.prepare(own)
+    half = req.line_width * px_per_pt / 2
+    text = ax.text(0, 0, req.text, fontsize=req.size, ha="center", va="center",
+                   color=req.color, fontweight=req.weight, zorder=20, gid="map-label",
+                   path_effects=effects, clip_on=False)
+    ext = text.get_window_extent(renderer)
+    w, h = ext.width, ext.height
+    gap = half + LINE_GAP_PT * px_per_pt + margin_px
+    boxes: list[tuple[float, float, Bbox]] = []
+    for part in sorted(parts, key=lambda p: -p.length):
+        step = min(4.0, part.length / 4)
+        for f in LINE_POSITIONS:
+            at = f * part.length
+            a = part.interpolate(max(at - step, 0.0))
+            b = part.interpolate(min(at + step, part.length))
+            tx, ty = b.x - a.x, b.y - a.y
+            norm = math.hypot(tx, ty)
+            if norm == 0:
+                continue
+            nx, ny = -ty / norm, tx / norm
+            if ny < 0 or (ny == 0 and nx < 0):  # above (or right of) the line first
+                nx, ny = -nx, -ny
+            p = part.interpolate(at)
+            d = gap + (abs(nx) * w + abs(ny) * h) / 2
+            for side in (1.0, -1.0):
+                cx, cy = p.x + side * nx * d, p.y + side * ny * d
+                box = Bbox.from_extents(cx - w / 2 - margin_px, cy - h / 2 - margin_px,
+                                        cx + w / 2 + margin_px, cy + h / 2 + margin_px)
+                boxes.append((cx, cy, box))
+    off_own = [(cx, cy, box) for cx, cy, box in boxes
+               if not shapely.dwithin(own, shapely.box(box.x0, box.y0, box.x1, box.y1), half)]
+    for test in (clear, free):
+        for cx, cy, box in off_own:
+            if test(box):
+                x, y = ax.transData.inverted().transform((cx, cy))
+                text.set_position((float(x), float(y)))
+                return text, box
+    text.remove()
+    return None
 
 
 def callout_box(text: Text, renderer: RendererBase) -> Bbox:

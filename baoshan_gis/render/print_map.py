@@ -288,7 +288,8 @@ def _compose(
 
     # Labels last, avoiding symbols and furniture.
     requests, symbol_boxes = _label_requests(ax, renderer, pm, scale)
-    place_labels(ax, requests, renderer=renderer, obstacles=obstacles + symbol_boxes)
+    place_labels(ax, requests, renderer=renderer, obstacles=obstacles + symbol_boxes,
+                 lines=_main_lines(pm))
 
     # Footer.
     y = map_y0 - strip - 4.0 * scale
@@ -505,13 +506,26 @@ def _label_requests(ax: Axes, renderer: Any, pm: PreparedMap, scale: float
                     str(text), p.x, p.y, size=ld.spec.label_size * scale,
                     priority=ld.spec.label_priority, area=True,
                     color=_darker(colours[i], 0.55), weight="normal"))
-            else:
+            else:  # beside the line, never on its stroke
                 p = geom.interpolate(0.5, normalized=True)
                 requests.append(LabelRequest(
                     str(text), p.x, p.y, size=ld.spec.label_size * scale,
                     priority=ld.spec.label_priority, area=True,
-                    color=_darker(colours[i], 0.6), weight="normal"))
+                    color=_darker(colours[i], 0.6), weight="normal",
+                    line=geom, line_width=float(ld.style["width"])))
     return requests, boxes
+
+
+def _main_lines(pm: PreparedMap) -> list[tuple[Any, float]]:
+    """The strokes of the main (non-context) line layers, metric: labels keep off them."""
+    out: list[tuple[Any, float]] = []
+    for ld in pm.layers:
+        if ld.kind != "line" or ld.spec.context or ld.frame is None or not len(ld.frame):
+            continue
+        width = float(ld.style["width"])
+        out.extend((g, width) for g in ld.frame.to_crs(METRIC_CRS).geometry
+                   if g is not None and not g.is_empty)
+    return out
 
 
 def render_print(
