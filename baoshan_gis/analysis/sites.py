@@ -359,7 +359,8 @@ def suggest_sites(
         ``marginal_gain`` (m² or people newly covered by this site given the ones above it),
         ``marginal_gain_km2`` (area demand), ``cumulative_gain``, ``cumulative_share`` (of the
         demand left uncovered by the existing carriers), ``method``, geometry. The frame's
-        ``attrs`` hold the totals.
+        ``attrs`` hold the totals and ``alternatives_within_1pct`` / ``alternatives_exact``
+        (:func:`count_alternatives`; :func:`alternatives_sentence` words them).
     """
     geographic = is_geographic(zones, existing, candidates)
     r = parse_distance(radius, "radius", geographic_input=geographic)
