@@ -610,7 +610,7 @@ def _axes_100() -> tuple[matplotlib.figure.Figure, matplotlib.axes.Axes, object]
 def test_a_point_label_moves_off_a_line_beside_its_point() -> None:
     from shapely.geometry import LineString, box
 
-    fig, ax, renderer = _axes_100()
+    _fig, ax, renderer = _axes_100()
     line = LineString([(55, 0), (55, 100)])  # just right of the point: the first candidate
     req = LabelRequest("车站名称", 50, 50, size=7)
     with matplotlib.rc_context(rc_params()):
@@ -640,7 +640,7 @@ def test_a_point_label_moves_off_a_line_beside_its_point() -> None:
 def test_a_line_label_goes_beside_its_line(coords: list[tuple[float, float]]) -> None:
     from shapely.geometry import LineString, box
 
-    fig, ax, renderer = _axes_100()
+    _fig, ax, renderer = _axes_100()
     line = LineString(coords)
     mid = line.interpolate(0.5, normalized=True)
     with matplotlib.rc_context(rc_params()):

@@ -253,32 +253,39 @@ def place_labels(
             callout(req, anchor)
             continue
         cands = AREA_CANDIDATES if req.area else POINT_CANDIDATES
-        fallback: tuple[Text, Bbox] | None = None  # the first free spot, over a line
+        # measured once; each candidate's box follows from its offset and alignment
+        text = ax.text(0, 0, req.text, fontsize=req.size, ha="left", va="bottom",
+                       multialignment="center" if req.area else "left",
+                       color=req.color, fontweight=req.weight, zorder=20, gid="map-label",
+                       path_effects=effects, clip_on=False)
+        ext = text.get_window_extent(renderer)
+        w, h = ext.width, ext.height
+        step = ((req.size * 1.1) if req.area else req.gap) * dpi_scale
+        fallback: tuple[float, float, Bbox] | None = None  # free, but over a line
+        chosen = None
         for dx, dy, ha, va in cands:
-            step = (req.size * 1.1) if req.area else req.gap
-            off = (dx * step * dpi_scale, dy * step * dpi_scale)
-            pos = ax.transData.inverted().transform((anchor[0] + off[0], anchor[1] + off[1]))
-            text = ax.text(pos[0], pos[1], req.text, fontsize=req.size, ha=ha, va=va,
-                           color=req.color, fontweight=req.weight, zorder=20, gid="map-label",
-                           path_effects=effects, clip_on=False)
-            box = text.get_window_extent(renderer).expanded(1.0, 1.0)
-            box = Bbox.from_extents(box.x0 - margin_px, box.y0 - margin_px,
-                                    box.x1 + margin_px, box.y1 + margin_px)
+            # the text's lower-left corner for this offset and alignment
+            x0 = anchor[0] + dx * step - {"left": 0.0, "center": w / 2, "right": w}[ha]
+            y0 = anchor[1] + dy * step - {"bottom": 0.0, "center": h / 2, "top": h}[va]
+            box = Bbox.from_extents(x0 - margin_px, y0 - margin_px,
+                                    x0 + w + margin_px, y0 + h + margin_px)
             if free(box):
                 if not strokes.hits(box):
-                    if fallback is not None:
-                        fallback[0].remove()
-                    fallback = (text, box)
+                    chosen = (x0, y0, box)
                     break
                 if fallback is None:
-                    fallback = (text, box)
-                    continue
-            text.remove()
-        if fallback is not None:
-            placed.add(fallback[1])
-            kept.append(fallback[0])
+                    fallback = (x0, y0, box)
+        chosen = chosen or fallback
+        if chosen is not None:
+            x0, y0, box = chosen
+            x, y = ax.transData.inverted().transform((x0, y0))
+            text.set_position((float(x), float(y)))
+            placed.add(box)
+            kept.append(text)
             seen.add(req.text)
-        elif not req.area and leader_fallback:
+            continue
+        text.remove()
+        if not req.area and leader_fallback:
             # no free spot beside the point: a framed label farther off, with a leader line
             callout(req, anchor)
     return kept
