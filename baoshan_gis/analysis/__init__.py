@@ -17,6 +17,7 @@ Where is what:
   :func:`graph_from_gpkg` (the street graph stored in the GeoPackage);
 - ``walking.py``: :func:`walking_coverage` (walked shares of the zones inside the street data);
 - ``gaps.py``: :func:`coverage_gaps`;
+- ``report.py``: :func:`write_report`; ``report_tables.py``: the tables as pasted (bilingual headers, %, 未定位); ``report_docx.py``: the Word copy;
 - ``sites.py``: :func:`suggest_sites`, :func:`solve_mclp` (maximal covering location problem);
 - ``report.py``: :func:`write_report`.
 """

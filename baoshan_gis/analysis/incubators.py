@@ -119,7 +119,7 @@ def incubator_section(
             "",
         ]
         return lines
-    from baoshan_gis.analysis.report import md_table
+    from baoshan_gis.analysis.report_tables import md_table
 
     reach = incubator_reach(zones, inc, radius=radius)
     tab = pd.DataFrame(

@@ -21,7 +21,6 @@ and into the GeoPackage, atomically, the result layers (``analysis_density_zones
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -41,6 +40,15 @@ from baoshan_gis.analysis.density import carrier_density, grid_density
 from baoshan_gis.analysis.gaps import coverage_gaps
 from baoshan_gis.analysis.incubators import incubator_section
 from baoshan_gis.analysis.kde import kernel_density, write_cog
+from baoshan_gis.analysis.report_tables import (
+    PASTE_HEADERS,
+    fmt_cell,
+    mark_unlocated,
+    md_paste,
+    md_table,
+    paste_table,
+    show_unlocated,
+)
 from baoshan_gis.analysis.sites import alternatives_sentence, site_where_areas, suggest_sites
 from baoshan_gis.settings import METRIC_CRS, OSM_ATTRIBUTION
 
@@ -88,108 +96,6 @@ class ReportResult:
 def report_step_count(radii: Sequence[float] = DEFAULT_RADII, *, graph: bool = False) -> int:
     """Number of ``progress`` calls :func:`write_report` makes (for progress bars)."""
     return 10 + len(radii) + (1 if graph else 0)
-
-
-def _fmt(v: Any, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, bool | np.bool_):
-        return "yes" if v else "no"
-    if isinstance(v, int | np.integer):
-        return f"{int(v):,}"
-    if isinstance(v, float | np.floating):
-        return f"{float(v):,.{digits}f}"
-    return str(v).replace("|", "/").replace("\n", " ")
-
-
-def md_table(df: pd.DataFrame, *, digits: dict[str, int] | None = None) -> str:
-    """A GitHub-flavoured Markdown table of ``df`` (no index)."""
-    digits = digits or {}
-    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
-    sep = "| " + " | ".join("---" for _ in df.columns) + " |"
-    rows = ["| " + " | ".join(_fmt(v, digits.get(c, 2)) for c, v in zip(df.columns, r,
-                                                                           strict=True)) + " |"
-            for r in df.itertuples(index=False)]
-    return "\n".join([head, sep, *rows])
-
-
-#: Bilingual headers of the tables to paste (Chinese above English).
-PASTE_HEADERS: dict[str, str] = {
-    "layer": "图层<br>Layer",
-    "name_zh": "名称<br>Name",
-    "area_km2": "面积（km²）<br>Area (km²)",
-    "carriers": "载体数<br>Carriers",
-    "per_km2": "密度（个/km²）<br>Per km²",
-    "label": "类别<br>Category",
-    "surveyed": "实测<br>Surveyed",
-    "approximate": "近似<br>Approximate",
-    "schematic": "示意<br>Schematic",
-    "median_accuracy_m": "精度中位数（m）<br>Median accuracy (m)",
-    "max_accuracy_m": "最大精度半径（m）<br>Largest accuracy (m)",
-    "rank_area": "排序<br>Rank",
-    "rank": "排序<br>Rank",
-    "zone": "分区<br>Zone",
-    "share_of_zone": "占分区（%）<br>% of zone",
-    "population": "人口<br>People",
-    "lon": "经度<br>Lon",
-    "lat": "纬度<br>Lat",
-    "marginal_gain_km2": "新增覆盖（km²）<br>Added cover (km²)",
-    "marginal_gain": "新增覆盖<br>Added cover",
-    "cumulative_share": "累计覆盖（%）<br>Cumulative cover (%)",
-    "where_km2": "可移动范围（km²）<br>Room to move (km²)",
-}
-#: Columns holding 0–1 shares, printed as %.
-_PERCENT_COLUMNS = ("share_of_zone", "cumulative_share")
-
-
-def _share_header(col: str) -> str:
-    """``share_500m`` -> bilingual '% within 500 m' header (stations and walks likewise)."""
-    key = col[len("share_"):]
-    if key.startswith("station_"):
-        d = key[len("station_"):].removesuffix("m")
-        return f"距地铁站 {d} 米内（%）<br>% within {d} m of a station"
-    if key.startswith("walk_"):
-        m = key[len("walk_"):].removesuffix("min")
-        return f"步行 {m} 分钟内（%）<br>% within walk_{m}min"
-    d = key.removesuffix("m")
-    return f"距载体 {d} 米内（%）<br>% within {d} m of a carrier"
-
-
-def layer_title_zh(name: str) -> str:
-    """The Chinese title of a catalogue layer (the name itself for other layers)."""
-    from baoshan_gis.catalogue import get_layer_def
-
-    try:
-        return get_layer_def(name).title_zh
-    except KeyError:
-        return name
-
-
-def md_paste(df: pd.DataFrame, *, digits: dict[str, int] | None = None) -> str:
-    """:func:`md_table` of :func:`paste_table` (``digits`` keyed by the original columns)."""
-    table = paste_table(df)
-    renamed = dict(zip(df.columns, table.columns, strict=True))
-    return md_table(table, digits={renamed[k]: v for k, v in (digits or {}).items()
-                                   if k in renamed})
-
-
-def paste_table(df: pd.DataFrame) -> pd.DataFrame:
-    """A table ready to paste: layer titles instead of layer ids, shares in % from the exact
-    value, bilingual headers."""
-    out = df.copy()
-    if "layer" in out.columns:
-        out["layer"] = out["layer"].map(layer_title_zh)
-    renames = {}
-    for col in out.columns:
-        if col in _PERCENT_COLUMNS:
-            out[col] = out[col] * 100.0
-            renames[col] = PASTE_HEADERS[col]
-        elif col.startswith("share_"):
-            out[col] = out[col] * 100.0
-            renames[col] = _share_header(col)
-        elif col in PASTE_HEADERS:
-            renames[col] = PASTE_HEADERS[col]
-    return out.rename(columns=renames)
 
 
 #: Area of the district outline and the official land area (km²), for the report's caveat.
@@ -443,7 +349,7 @@ def write_report(
 
     step("write files")
     for tab in (dens_tab, cov_tab):
-        _mark_unlocated(tab, ~located.to_numpy())
+        mark_unlocated(tab, ~located.to_numpy())
     tables = {"density": dens_tab, "coverage": cov_tab, "gaps": gaps_tab, "sites": sites_tab,
               "carriers_accuracy": acc}
     if walk is not None:
@@ -494,41 +400,6 @@ def write_report(
     return ReportResult(out_dir=out, report=report, files=files, layers=written, tables=tables)
 
 
-def _mark_unlocated(tab: pd.DataFrame, unlocated: np.ndarray) -> None:
-    """Rows of zones without geometry: 未定位 in the name, no measured numbers (not 0)."""
-    if not unlocated.any():
-        return
-    num = [c for c in tab.columns if pd.api.types.is_numeric_dtype(tab[c])]
-    for c in num:
-        tab[c] = tab[c].astype(object)
-        tab.loc[unlocated, c] = None
-    tab.loc[unlocated, "name_zh"] = tab.loc[unlocated, "name_zh"].astype(str) + "（未定位）"
-
-
-#: What an unplaced zone's number cells read in the report (never 0 nor a dash).
-UNLOCATED = "未定位"
-
-
-def _show_unlocated(show: pd.DataFrame) -> pd.DataFrame:
-    """The :func:`paste_table` of a zone table with 未定位 in the unmeasured cells of the rows
-    :func:`_mark_unlocated` marked."""
-    name = PASTE_HEADERS["name_zh"]
-    if name not in show.columns:
-        return show
-    rows = show[name].astype(str).str.endswith(f"（{UNLOCATED}）").to_numpy()
-    if not rows.any():
-        return show
-    out = show.copy()
-    for c in out.columns:
-        if c in (name, PASTE_HEADERS["layer"]):
-            continue
-        blank = rows & out[c].isna().to_numpy()
-        if blank.any():
-            out[c] = out[c].astype(object)
-            out.loc[blank, c] = UNLOCATED
-    return out
-
-
 def _accuracy_table(carriers: gpd.GeoDataFrame) -> pd.DataFrame:
     rows = []
     cats = list(CATEGORY_LABELS) + sorted(
@@ -577,8 +448,8 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
         "lower bound for the real carrier landscape.",
         f"- **位置多为近似 Most positions are approximate**: {n_approx} of {n} carriers are not "
         f"surveyed; {big} have an accuracy radius (`accuracy_m`) of 1 km or more (median "
-        f"{_fmt(float(acc_all.median()) if n else float('nan'), 0)} m, largest "
-        f"{_fmt(float(acc_all.max()) if n else float('nan'), 0)} m). Many sit at the "
+        f"{fmt_cell(float(acc_all.median()) if n else float('nan'), 0)} m, largest "
+        f"{fmt_cell(float(acc_all.max()) if n else float('nan'), 0)} m). Many sit at the "
         "representative point of the plan area they belong to, so coverage at 500 m says little "
         "about them; read the 1000 m and 2000 m columns with the accuracy in mind.",
         "- **分区多为示意 Zones are schematic**: the plan zones are drawn from the plan's text, "
@@ -603,7 +474,7 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
     lines += ["", "### 载体定位精度 Carriers and their accuracy", "",
               md_paste(acc.drop(columns=["category"]), digits={"median_accuracy_m": 0,
                                                                "max_accuracy_m": 0}), ""]
-    dshow = _show_unlocated(paste_table(dens_tab[["layer", "name_zh", "area_km2", "carriers",
+    dshow = show_unlocated(paste_table(dens_tab[["layer", "name_zh", "area_km2", "carriers",
                                                   "per_km2"]]))
     peak = float(surface.values[surface.valid()].max()) if surface.valid().any() else 0.0
     lines += ["## 1. 载体密度 Carrier density per zone", "",
@@ -614,7 +485,7 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               f"{kde_bandwidth:g} m, {kde_cell:g} m cells, carriers per km², nodata outside the "
               f"district; peak {peak:.3f} per km²).", ""]
     share_cols = [c for c in cov_tab.columns if c.startswith("share_")]
-    cshow = _show_unlocated(paste_table(cov_tab[["layer", "name_zh", "area_km2", *share_cols]]))
+    cshow = show_unlocated(paste_table(cov_tab[["layer", "name_zh", "area_km2", *share_cols]]))
     lines += ["## 2. 覆盖率 Coverage", "",
               "Share of each zone's area (%) within the given straight-line distance of any "
               "carrier in the layer" + (f", and within {station_radius:g} m of a metro station"

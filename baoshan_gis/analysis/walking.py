@@ -176,7 +176,7 @@ def walking_report(
     layers["analysis_street_extent"] = (
         box_frame, {"bbox": list(box) if box else None}, ["street_edges"],
         "步行路网覆盖范围", "Extent of the street data")
-    from baoshan_gis.analysis.report import layer_title_zh
+    from baoshan_gis.analysis.report_tables import layer_title_zh
 
     show = pd.DataFrame({"图层<br>Layer": tab["layer"].map(layer_title_zh),
                          "名称<br>Name": tab["name_zh"],
