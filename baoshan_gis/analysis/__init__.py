@@ -17,9 +17,10 @@ Where is what:
   :func:`graph_from_gpkg` (the street graph stored in the GeoPackage);
 - ``walking.py``: :func:`walking_coverage` (walked shares of the zones inside the street data);
 - ``gaps.py``: :func:`coverage_gaps`;
-- ``report.py``: :func:`write_report`; ``report_tables.py``: the tables as pasted (bilingual headers, %, 未定位); ``report_docx.py``: the Word copy;
 - ``sites.py``: :func:`suggest_sites`, :func:`solve_mclp` (maximal covering location problem);
-- ``report.py``: :func:`write_report`.
+- ``report.py``: :func:`write_report`; ``report_tables.py``: its tables as pasted (bilingual
+  headers, shares in %, 未定位); ``report_docx.py``: the Word copy;
+- ``partitioned.py``: density and point coverage on partitioned GeoParquet (Dask).
 """
 
 from __future__ import annotations
