@@ -565,7 +565,11 @@ def write_analysis_layers(
     check_replace(gpkg, names, writer="analysis", replace=replace)
     with atomic_path(gpkg) as tmp:
         check_replace(tmp, names, writer="analysis", replace=replace)
+        from baoshan_gis._derived import DerivedTruth
+
+        derived = DerivedTruth(tmp)
         for name, (frame, params, inputs, title_zh, title_en, *extra) in layers.items():
+            frame = derived.add(frame, inputs, f"{source}: {title_en}")
             delete_style(tmp, name)  # then write_frame gives analysis_* layers their style
             write_frame(tmp, frame, name, description=f"{title_zh} {title_en}")
             write_meta(tmp, name, title_zh=title_zh, title_en=title_en, kind="analysis",

@@ -178,3 +178,30 @@ def test_unplaced_zone_reads_未定位_in_every_number_cell(full: Path) -> None:
             numbers = row[row.index(named[0]) + 1:]
             assert numbers and all(c == "未定位" for c in numbers), row
             assert not {"0", "–", "-", "0.00", ""} & set(row), row
+
+
+def test_every_analysis_feature_says_how_it_was_placed(full: Path) -> None:
+    """Derived features carry truth fields too: source, geometry quality and accuracy radius,
+    no better than what they were computed from (carriers are all approximate)."""
+    carriers = g.read_layer(full, "carriers")
+    worst_carrier = float(carriers["accuracy_m"].max())
+    order = ("surveyed", "approximate", "schematic")
+    seen = 0
+    for table, _col, _gtype in _features(full):
+        if not table.startswith("analysis_"):
+            continue
+        seen += 1
+        frame = pyogrio.read_dataframe(full, layer=table)
+        for col in ("source", "geometry_quality", "accuracy_m"):
+            assert col in frame.columns and frame[col].notna().all(), (table, col)
+        assert set(frame["geometry_quality"]) <= set(order), table
+    assert seen >= 8
+    reach = g.read_layer(full, "analysis_reach_carriers_1000m")
+    assert set(reach["geometry_quality"]) == {"approximate"}
+    assert (reach["accuracy_m"] == worst_carrier).all()
+    assert reach["source"].str.contains("carriers").all()
+    gaps = g.read_layer(full, "analysis_gaps")  # the belt is drawn by a schematic rule
+    belt_quality = set(g.read_layer(full, "innovation_belt")["geometry_quality"])
+    want = max(belt_quality | {"approximate"}, key=order.index)
+    assert set(gaps["geometry_quality"]) == {want}
+    assert (gaps["accuracy_m"] >= worst_carrier).all()
