@@ -20,6 +20,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 LAST_PID = 0
+#: The uvicorn stack of every benchmark server (the same for the project and its anchors).
+UVICORN_LOOP = "asyncio"
+UVICORN_HTTP = "h11"
 DEFAULT_DISTRICT = REPO.parent / "shared" / "data" / "district" / "baoshan_district_wgs84.geojson"
 
 
@@ -75,17 +78,22 @@ def titiler_app():  # type: ignore[no-untyped-def]
 
 @contextlib.contextmanager
 def uvicorn_server(target: str, *, env: dict[str, str] | None = None,
-                   app_dir: Path | None = None, workers: int = 1) -> Iterator[str]:
+                   app_dir: Path | None = None, workers: int = 1,
+                   loop: str = UVICORN_LOOP, http: str = UVICORN_HTTP) -> Iterator[str]:
     """Run ``uvicorn --factory target`` on a free loopback port; yield its base URL.
 
-    The server's process id is in the module global ``LAST_PID`` while it runs.
+    The event loop and HTTP implementation are pinned (``--loop``/``--http``, default
+    ``asyncio``/``h11``) so that every server of a comparison runs the same stack whatever
+    optional packages (uvloop, httptools) happen to be installed. The server's process id is in
+    the module global ``LAST_PID`` while it runs.
     """
     global LAST_PID
     import httpx
 
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--factory", target, "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+           "--port", str(port), "--workers", str(workers), "--loop", loop, "--http", http,
+           "--log-level", "warning",
            "--no-access-log"]
     if app_dir is not None:
         cmd += ["--app-dir", str(app_dir)]
@@ -176,8 +184,19 @@ def static_app():  # type: ignore[no-untyped-def]
         "BENCH_STATIC_DIR"]))])
 
 
-def wrk_script(paths: list[str], out: Path, *, delay_ms: float | None = None) -> Path:
-    """A wrk Lua script cycling through ``paths`` (optionally pausing ``delay_ms`` per request)."""
+def wrk_script(paths: list[str], out: Path, *, delay_ms: float | None = None,
+               rate: float | None = None) -> Path:
+    """A wrk Lua script cycling through ``paths`` in order.
+
+    ``rate`` (requests per second, per wrk thread) paces the requests on a fixed schedule: each
+    request takes the next slot of ``1/rate`` seconds on a monotonic clock (LuaJIT's FFI
+    ``clock_gettime``) and waits for it (wrk's ``delay`` hook, 1 ms resolution), so the offered
+    rate does not depend on the server's latency as long as the server keeps up; a connection
+    that fell behind sends at once until it is back on schedule. Latency is measured by wrk from
+    the actual send. ``delay_ms`` instead pauses a fixed time after each answer.
+    ``done`` prints one ``JSON {...}`` line with the request count, duration, p50/p90/p99/max
+    latency (ms), non-2xx answers and socket errors.
+    """
     lines = ["paths = {", *[f'  "{p}",' for p in paths], "}",
              "local i = 0",
              "request = function()",
@@ -185,14 +204,35 @@ def wrk_script(paths: list[str], out: Path, *, delay_ms: float | None = None) ->
              "  if i > #paths then i = 1 end",
              '  return wrk.format("GET", paths[i])',
              "end"]
-    if delay_ms is not None:
+    if rate is not None:
+        lines += ['local ffi = require("ffi")',
+                  'ffi.cdef[[ typedef struct { long s; long ns; } bench_ts; '
+                  "int clock_gettime(int clk, bench_ts *tp); ]]",
+                  'local ts = ffi.new("bench_ts")',
+                  "local function now_ms()",
+                  "  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC",
+                  "  return tonumber(ts.s) * 1000 + tonumber(ts.ns) / 1e6",
+                  "end",
+                  f"local interval = {1000.0 / rate:.6f}",
+                  "local slot = nil",
+                  "delay = function()",
+                  "  local t = now_ms()",
+                  "  if slot == nil then slot = t end",
+                  "  slot = slot + interval",
+                  "  local d = slot - t",
+                  "  if d < 0.5 then return 0 end",
+                  "  return math.floor(d + 0.5)",
+                  "end"]
+    elif delay_ms is not None:
         lines += ["delay = function()", f"  return {delay_ms:.3f}", "end"]
     lines += ["done = function(summary, latency, requests)",
               "  local e = summary.errors",
               '  io.write(string.format("JSON {\\"requests\\": %d, \\"seconds\\": %.3f, '
-              '\\"p50_ms\\": %.3f, \\"p99_ms\\": %.3f, \\"mean_ms\\": %.3f, \\"non2xx\\": %d, '
+              '\\"p50_ms\\": %.3f, \\"p90_ms\\": %.3f, \\"p99_ms\\": %.3f, '
+              '\\"max_ms\\": %.3f, \\"mean_ms\\": %.3f, \\"non2xx\\": %d, '
               '\\"errors\\": %d}\\n", summary.requests, summary.duration / 1e6, '
-              'latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.mean / 1000, '
+              "latency:percentile(50) / 1000, latency:percentile(90) / 1000, "
+              "latency:percentile(99) / 1000, latency.max / 1000, latency.mean / 1000, "
               "e.status, e.connect + e.read + e.write + e.timeout))",
               "end"]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
