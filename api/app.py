@@ -46,6 +46,7 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
     from api.deps import ServiceState
     from api.hygiene import HygieneMiddleware
     from api.routers import analysis, docs, health, layers, maps, ogc_features, ogc_tiles, tiles
+    from api.routers.tiles import WarmTileMiddleware
     from baoshan_gis import __version__
     from baoshan_gis._errors import InvalidInput
 
@@ -68,6 +69,7 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
     install_error_handlers(app)
     for module in (layers, maps, tiles, analysis, health, ogc_features, ogc_tiles, docs):
         app.include_router(module.router)
+    app.add_middleware(WarmTileMiddleware)  # innermost: cached tiles skip routing
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import numpy as np
 import shapely
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.limits import AnalysisRunner, BytesLRU, result_cache
 from api.settings import ApiSettings
@@ -171,7 +172,7 @@ def _raster_entry(name: str, tif: Path, m: dict[str, Any], settings: ApiSettings
 class ServiceState:
     """The settings and the current :class:`Snapshot` of one app instance.
 
-    :meth:`refresh` (run by :func:`get_state` before every request, at most every
+    :meth:`refresh` (run by :func:`get_state` and the warm-tile path at most every
     ``BAOSHAN_RELOAD_CHECK_MS``) notices a changed GeoPackage (replaced, written in place, a
     new layer) or raster file, reads it into a new snapshot and swaps it in with one assignment:
     a request sees either the old catalogue with its caches or the new one, never a mix. A file
@@ -205,6 +206,10 @@ class ServiceState:
     def layer(self, name: str) -> LayerEntry:
         """The layer called ``name``; :class:`LayerNotFound` lists the layers otherwise."""
         return self.snapshot.layer(name)
+
+    def refresh_due(self) -> bool:
+        """Whether ``BAOSHAN_RELOAD_CHECK_MS`` has passed since the files were last checked."""
+        return (time.monotonic() - self._checked) * 1000 >= self.settings.reload_check_ms
 
     def refresh(self, *, force: bool = False) -> bool:
         """Reload when the files changed; True when a new snapshot was swapped in."""
@@ -258,10 +263,16 @@ def _info_json(info: Any) -> dict[str, Any]:
     }
 
 
-def get_state(request: Request) -> ServiceState:
-    """FastAPI dependency: the app's :class:`ServiceState`, refreshed when the file changed."""
+async def get_state(request: Request) -> ServiceState:
+    """FastAPI dependency: the app's :class:`ServiceState`, refreshed when the file changed.
+
+    Asynchronous, so that a request does not hop to a worker thread for it: only when a check
+    of the files is due (at most every ``BAOSHAN_RELOAD_CHECK_MS``) does
+    :meth:`ServiceState.refresh` run, in the thread pool, since it may read a new snapshot.
+    """
     state: ServiceState = request.app.state.service
-    state.refresh()
+    if state.refresh_due():
+        await run_in_threadpool(state.refresh)
     return state
 
 

@@ -6,8 +6,8 @@ COG and MVT tiles of 2,000 carriers, zooms 10-16 over the district (tiles withou
 
 1. warm-up: every URL once;
 2. peak: wrk with 8, 32 and 64 connections for ``--peak-seconds`` each; peak = best req/s;
-3. 75 % of peak for ``--seconds`` (60): wrk with a per-request delay calibrated to that rate;
-   reports p50/p99 latency and errors;
+3. 75 % of peak for ``--seconds`` (60): wrk offering exactly that rate (requests on a fixed
+   schedule, ``_service_common.wrk_script(rate=...)``); reports p50/p90/p99 latency and errors;
 4. soak: the same rate for ``--soak-seconds`` (300); server RSS before and after.
 
     apt-get install -y wrk
@@ -69,19 +69,12 @@ def main() -> None:
             peak = max(peak, r["rps"])
         target = 0.75 * peak
         c = args.connections
-        delay = max(c / target * 1000 - 1.0, 0.0)
-        for _ in range(4):  # calibrate the per-request delay to the target rate
-            cal = common.run_wrk(base, common.wrk_script(paths, tmp / "d.lua", delay_ms=delay),
-                                 seconds=5, connections=c)
-            if abs(cal["rps"] / target - 1) < 0.04:
-                break
-            # rate ~ c / (delay + latency): move the delay by the time per request we are off
-            delay = max(delay + c / target * 1000 - c / cal["rps"] * 1000, 0.0)
-        rated = common.wrk_script(paths, tmp / "rated.lua", delay_ms=delay)
+        # a fixed offered rate: requests on a schedule of 1/target s (see wrk_script)
+        rated = common.wrk_script(paths, tmp / "rated.lua", rate=target)
         r75 = common.run_wrk(base, rated, seconds=args.seconds, connections=c)
         print(f"75% of peak ({target:.0f} req/s target) for {args.seconds} s: {r75['rps']:.0f} "
-              f"req/s, p50 {r75['p50_ms']:.2f} ms, p99 {r75['p99_ms']:.2f} ms, errors "
-              f"{r75['errors']}, non-2xx {r75['non2xx']}")
+              f"req/s, p50 {r75['p50_ms']:.2f} ms, p90 {r75['p90_ms']:.2f} ms, p99 "
+              f"{r75['p99_ms']:.2f} ms, errors {r75['errors']}, non-2xx {r75['non2xx']}")
         rss0 = common.rss_mb(pid)
         soak = common.run_wrk(base, rated, seconds=args.soak_seconds, connections=c)
         rss1 = common.rss_mb(pid)
@@ -91,6 +84,7 @@ def main() -> None:
         out.update(peak_rps=round(peak), r75=r75, soak=soak, rss_before_mib=round(rss0, 1),
                    rss_after_mib=round(rss1, 1))
     print(json.dumps(out))
+    print(common.load_info())
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -62,3 +62,12 @@ def test_failed_render_is_not_cached() -> None:
     with pytest.raises(RuntimeError):
         cache.get_or_render("k", boom)
     assert cache.get("k") is None and len(cache) == 0
+
+
+def test_lookup_that_hands_on_a_miss_does_not_count_it() -> None:
+    cache = TileCache(1 << 20)
+    item = CachedTile.of(b"abc", "image/png")
+    assert cache.get("a", count_miss=False) is None and cache.misses == 0
+    assert cache.get("a") is None and cache.misses == 1
+    cache.put("a", item)
+    assert cache.get("a", count_miss=False) is item and cache.hits == 1

@@ -7,7 +7,8 @@ any tile; MapLibre/Mapbox treat it as an empty vector tile and Leaflet leaves th
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -40,9 +41,9 @@ _TILE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def _respond(item: CachedTile, request: Request, max_age: int) -> Response:
+def _respond(item: CachedTile, if_none_match: str | None, max_age: int) -> Response:
     headers = {"ETag": item.etag, "Cache-Control": f"public, max-age={max_age}"}
-    if etag_matches(request.headers.get("if-none-match"), item.etag):
+    if etag_matches(if_none_match, item.etag):
         return Response(status_code=304, headers=headers)
     if not item.body:
         return Response(status_code=204, headers=headers)
@@ -80,13 +81,65 @@ async def _tile(request: Request, state: ServiceState, layer: str, z: str, x: st
     tile = parse_tile(z, x, y)
     key = (layer, fmt, tile)
     max_age = state.settings.tile_max_age
-    item = snap.cache.get(key)
+    item = snap.cache.get(key, count_miss=False)  # get_or_render counts the miss
     if item is None:
         render = _render_mvt if fmt == "mvt" else _render_png
         item = await run_in_threadpool(
             snap.cache.get_or_render, key, lambda: render(state, entry, tile)
         )
-    return _respond(item, request, max_age)
+    return _respond(item, request.headers.get("if-none-match"), max_age)
+
+
+#: A tile URL as the routes below accept it, in canonical form (no leading zeros).
+_WARM_PATH = re.compile(r"/tiles/([^/]+)/(0|[1-9][0-9]?)/(0|[1-9][0-9]{0,7})/"
+                        r"(0|[1-9][0-9]{0,7})\.(mvt|png)")
+
+
+class WarmTileMiddleware:
+    """Answer a ``GET`` of a tile that is already in the cache without the router.
+
+    Pure ASGI, inside :class:`~api.hygiene.HygieneMiddleware` and CORS (so HEAD, ``nosniff`` and
+    the CORS headers apply as to any answer). A cache entry exists only for a key that the
+    routes below validated and rendered from the current snapshot, so a hit is answered with
+    exactly the route's response (:func:`_respond`: same status, body, ETag, Cache-Control,
+    304 for a matching ``If-None-Match``, 204 for an empty tile), skipping routing and
+    dependency resolution. Everything else goes to the routes: misses, URLs not in canonical
+    form, and every request when a check of the GeoPackage is due
+    (``BAOSHAN_RELOAD_CHECK_MS``), so that a changed file is still noticed by the routes.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            response = self._warm(scope)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _warm(scope: dict[str, Any]) -> Response | None:
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        m = _WARM_PATH.fullmatch(path)
+        app = scope.get("app")
+        if m is None or app is None:
+            return None
+        state: ServiceState | None = getattr(app.state, "service", None)
+        if state is None or state.refresh_due():
+            return None
+        layer, z, x, y, fmt = m.groups()
+        item = state.snapshot.cache.get((layer, fmt, Tile(int(z), int(x), int(y))),
+                                        count_miss=False)
+        if item is None:
+            return None
+        inm = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"),
+                   None)
+        return _respond(item, inm, state.settings.tile_max_age)
 
 
 @router.get(

@@ -81,12 +81,17 @@ class TileCache:
         """Bytes currently held."""
         return self._bytes
 
-    def get(self, key: Hashable) -> CachedTile | None:
-        """The cached tile for ``key`` (marked most recently used), or ``None``."""
+    def get(self, key: Hashable, *, count_miss: bool = True) -> CachedTile | None:
+        """The cached tile for ``key`` (marked most recently used), or ``None``.
+
+        ``count_miss=False`` leaves :attr:`misses` alone when the key is absent (for a lookup
+        that hands a miss on to one that counts it).
+        """
         with self._lock:
             item = self._data.get(key)
             if item is None:
-                self.misses += 1
+                if count_miss:
+                    self.misses += 1
                 return None
             self._data.move_to_end(key)
             self.hits += 1
