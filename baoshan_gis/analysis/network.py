@@ -351,12 +351,10 @@ def _budget(distance: float | str | None, minutes: float | None, speed_kmh: floa
     return float(minutes) * speed_kmh * 1000.0 / 60.0
 
 
-def snap_facilities(graph: StreetGraph, facilities: gpd.GeoDataFrame, *,
-                    max_snap: float = 500.0) -> pd.DataFrame:
-    """Nearest graph node of each facility: columns ``node`` (position), ``snap_m``.
-
-    Facilities farther than ``max_snap`` metres from every node are dropped with a warning.
-    """
+def _snap(graph: StreetGraph, facilities: gpd.GeoDataFrame, max_snap: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest node positions, snap distances and row positions of the facilities within
+    ``max_snap`` of the graph (one vectorised query of the graph's cached KD-tree)."""
     x, y, keep = points_xy_in(facilities, graph.crs, "facilities")
     if len(x):
         d, i = graph.kdtree().query(np.column_stack([x, y]))
@@ -367,8 +365,17 @@ def snap_facilities(graph: StreetGraph, facilities: gpd.GeoDataFrame, *,
         warnings.warn(f"{int(far.sum())} facilities are more than {max_snap:g} m from the street "
                       "graph and were left out", UserWarning, stacklevel=3)
     near = ~far
-    return pd.DataFrame({"node": np.asarray(i, dtype=np.int64)[near], "snap_m": d[near]},
-                        index=facilities.index[keep][near])
+    return np.asarray(i, dtype=np.int64)[near], d[near], np.flatnonzero(keep)[near]
+
+
+def snap_facilities(graph: StreetGraph, facilities: gpd.GeoDataFrame, *,
+                    max_snap: float = 500.0) -> pd.DataFrame:
+    """Nearest graph node of each facility: columns ``node`` (position), ``snap_m``.
+
+    Facilities farther than ``max_snap`` metres from every node are dropped with a warning.
+    """
+    node, snap_m, rows = _snap(graph, facilities, max_snap)
+    return pd.DataFrame({"node": node, "snap_m": snap_m}, index=facilities.index[rows])
 
 
 def reachable_nodes(
@@ -390,33 +397,64 @@ def reachable_nodes(
     """
     g = load_graph(graph)
     limit = _budget(distance, minutes, speed_kmh)
-    dist, src = _search(g, facilities, limit, max_snap)
+    found = _search(g, facilities, limit, max_snap)
+    if found is None:
+        empty = np.empty(0, dtype=np.int64)
+        return pd.DataFrame({"node_id": g.node_ids[empty], "distance_m": np.empty(0),
+                             "facility": np.empty(0, dtype=object)}, index=empty)
+    dist, sources, starts, start_labels = found
     reached = np.flatnonzero(np.isfinite(dist))
+    # labels only for the reached nodes: the nearest start node -> its facility's label
+    facility = start_labels[np.searchsorted(starts, sources[reached])]
+    # fresh arrays: no copy needed
     return pd.DataFrame({"node_id": g.node_ids[reached], "distance_m": dist[reached],
-                         "facility": src[reached]}, index=reached)
+                         "facility": facility}, index=pd.Index(reached, copy=False), copy=False)
+
+
+def _any_facility(facilities: gpd.GeoDataFrame) -> bool:
+    """Whether the layer has a non-empty geometry (else warn as :func:`warn_if_empty` does)."""
+    geoms = facilities.geometry.to_numpy()
+    if len(geoms) and not bool(shapely.is_empty(geoms).all()):
+        return True
+    return not warn_if_empty(facilities, "facility layer")
 
 
 def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap: float
-            ) -> tuple[np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """ONE bounded multi-source Dijkstra from the facilities' nodes.
+
+    Returns ``(dist, sources, starts, start_labels)``: every node's distance to its nearest
+    facility (inf beyond ``limit``), the start node it was reached from (-9999 if not), the
+    sorted unique start nodes and the index label of the first facility on each; None for an
+    empty facility layer.
+    """
     from scipy.sparse.csgraph import dijkstra
 
-    if warn_if_empty(facilities, "facility layer"):
-        return np.full(g.n_nodes, np.inf), np.full(g.n_nodes, None, dtype=object)
-    snapped = snap_facilities(g, facilities, max_snap=max_snap)
-    if snapped.empty:
+    if not _any_facility(facilities):
+        return None
+    nodes, _snap_m, rows = _snap(g, facilities, max_snap)
+    if len(nodes) == 0:
         raise AnalysisError(
             f"no facility lies within {max_snap:g} m of the street graph: check that the graph "
             "covers the facilities (and that both have the right CRS)"
         )
-    nodes = snapped["node"].to_numpy()
-    uniq, first = np.unique(nodes, return_index=True)
-    # ONE search from all facilities; the matrix is already symmetric for undirected graphs
-    dist, _pred, sources = dijkstra(g.csr(), directed=True, indices=uniq,
+    starts, first = np.unique(nodes, return_index=True)
+    # the matrix is already symmetric for undirected graphs
+    dist, _pred, sources = dijkstra(g.csr(), directed=True, indices=starts,
                                     min_only=True, limit=limit, return_predecessors=True)
+    labels = facilities.index.to_numpy()[rows[first]].astype(object)  # object, as None can be
+    return dist, sources, starts, labels
+
+
+def _node_labels(g: StreetGraph, found: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+                 | None) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's distance and nearest facility label (None where not reached)."""
     labels = np.full(g.n_nodes, None, dtype=object)
+    if found is None:
+        return np.full(g.n_nodes, np.inf), labels
+    dist, sources, starts, start_labels = found
     ok = np.flatnonzero(sources >= 0)
-    pos = np.searchsorted(uniq, sources[ok])  # uniq is sorted
-    labels[ok] = snapped.index.to_numpy()[first][pos]
+    labels[ok] = start_labels[np.searchsorted(starts, sources[ok])]  # starts is sorted
     return dist, labels
 
 
@@ -457,7 +495,7 @@ def network_reach(
     g = load_graph(graph)
     limit = _budget(distance, minutes, speed_kmh)
     buf = parse_distance(edge_buffer, "edge_buffer")
-    dist, labels = _search(g, facilities, limit, max_snap)
+    dist, labels = _node_labels(g, _search(g, facilities, limit, max_snap))
     du, dv, ln = dist[g.u], dist[g.v], g.length
     # portion of each edge reachable from the u end and from the v end, in length units
     from_u = np.where(np.isfinite(du), np.clip(limit - du, 0, None), 0.0)
