@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from baoshan_gis._errors import AnalysisError
+from baoshan_gis._errors import AnalysisError, CRSError
 from baoshan_gis.analysis._validate import (
     EmptyLayerWarning,
     metric_crs,
@@ -351,11 +351,32 @@ def _budget(distance: float | str | None, minutes: float | None, speed_kmh: floa
     return float(minutes) * speed_kmh * 1000.0 / 60.0
 
 
-def _snap(graph: StreetGraph, facilities: gpd.GeoDataFrame, max_snap: float
+def _facility_xy(facilities: gpd.GeoDataFrame, crs: CRS
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`points_xy_in` for a query, reading the geometry column once; None when the layer
+    has no non-empty geometry (the caller warns, as :func:`warn_if_empty` would)."""
+    array = facilities.geometry.array  # one column access; the CRS comes with it
+    geoms = np.asarray(array, dtype=object)
+    if len(geoms) == 0 or bool(shapely.is_empty(geoms).all()):
+        return None
+    if array.crs is None:
+        raise CRSError("facilities have no CRS; set one first (e.g. frame.set_crs('EPSG:4326'))")
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    pts = geoms if keep.all() else geoms[keep]
+    if len(pts) and not (shapely.get_type_id(pts) == 0).all():
+        pts = shapely.point_on_surface(pts)
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    if not CRS.from_user_input(array.crs).equals(crs):
+        from pyproj import Transformer
+
+        x, y = Transformer.from_crs(array.crs, crs, always_xy=True).transform(x, y)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float), keep
+
+
+def _snap(graph: StreetGraph, x: np.ndarray, y: np.ndarray, keep: np.ndarray, max_snap: float
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest node positions, snap distances and row positions of the facilities within
     ``max_snap`` of the graph (one vectorised query of the graph's cached KD-tree)."""
-    x, y, keep = points_xy_in(facilities, graph.crs, "facilities")
     if len(x):
         d, i = graph.kdtree().query(np.column_stack([x, y]))
     else:
@@ -363,7 +384,7 @@ def _snap(graph: StreetGraph, facilities: gpd.GeoDataFrame, max_snap: float
     far = d > max_snap
     if far.any():
         warnings.warn(f"{int(far.sum())} facilities are more than {max_snap:g} m from the street "
-                      "graph and were left out", UserWarning, stacklevel=3)
+                      "graph and were left out", UserWarning, stacklevel=4)
     near = ~far
     return np.asarray(i, dtype=np.int64)[near], d[near], np.flatnonzero(keep)[near]
 
@@ -374,7 +395,8 @@ def snap_facilities(graph: StreetGraph, facilities: gpd.GeoDataFrame, *,
 
     Facilities farther than ``max_snap`` metres from every node are dropped with a warning.
     """
-    node, snap_m, rows = _snap(graph, facilities, max_snap)
+    x, y, keep = points_xy_in(facilities, graph.crs, "facilities")
+    node, snap_m, rows = _snap(graph, x, y, keep, max_snap)
     return pd.DataFrame({"node": node, "snap_m": snap_m}, index=facilities.index[rows])
 
 
@@ -411,14 +433,6 @@ def reachable_nodes(
                          "facility": facility}, index=pd.Index(reached, copy=False), copy=False)
 
 
-def _any_facility(facilities: gpd.GeoDataFrame) -> bool:
-    """Whether the layer has a non-empty geometry (else warn as :func:`warn_if_empty` does)."""
-    geoms = facilities.geometry.to_numpy()
-    if len(geoms) and not bool(shapely.is_empty(geoms).all()):
-        return True
-    return not warn_if_empty(facilities, "facility layer")
-
-
 def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap: float
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """ONE bounded multi-source Dijkstra from the facilities' nodes.
@@ -430,9 +444,11 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
     """
     from scipy.sparse.csgraph import dijkstra
 
-    if not _any_facility(facilities):
+    points = _facility_xy(facilities, g.crs)
+    if points is None:
+        warn_if_empty(facilities, "facility layer")
         return None
-    nodes, _snap_m, rows = _snap(g, facilities, max_snap)
+    nodes, _snap_m, rows = _snap(g, *points, max_snap)
     if len(nodes) == 0:
         raise AnalysisError(
             f"no facility lies within {max_snap:g} m of the street graph: check that the graph "
