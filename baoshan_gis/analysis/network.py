@@ -426,8 +426,11 @@ def reachable_nodes(
                              "facility": np.empty(0, dtype=object)}, index=empty)
     dist, sources, starts, start_labels = found
     reached = np.flatnonzero(np.isfinite(dist))
-    # labels only for the reached nodes: the nearest start node -> its facility's label
-    facility = start_labels[np.searchsorted(starts, sources[reached])]
+    # labels only for the reached nodes: start node -> its facility's label, by a lookup table
+    # (only the start nodes' entries are set and read)
+    which = np.empty(g.n_nodes, dtype=np.intp)
+    which[starts] = np.arange(len(starts))
+    facility = start_labels[which[sources[reached]]]
     # fresh arrays: no copy needed
     return pd.DataFrame({"node_id": g.node_ids[reached], "distance_m": dist[reached],
                          "facility": facility}, index=pd.Index(reached, copy=False), copy=False)
