@@ -461,7 +461,8 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
     # the matrix is already symmetric for undirected graphs
     dist, _pred, sources = dijkstra(g.csr(), directed=True, indices=starts,
                                     min_only=True, limit=limit, return_predecessors=True)
-    labels = facilities.index.to_numpy()[rows[first]].astype(object)  # object, as None can be
+    # object labels (Python ints for an integer index), as the result's facility column always had
+    labels = facilities.index.to_numpy()[rows[first]].astype(object)
     return dist, sources, starts, labels
 
 
