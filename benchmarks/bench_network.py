@@ -10,7 +10,9 @@ the same node set (checked: count and a hash of the sorted node positions):
 - the osmnx recipe (secondary): ``networkx.ego_graph(G, node, radius=1200, distance="length")``
   per facility (what osmnx's isochrone example does), union of the node sets;
 - pandana 0.8 (secondary, if installed: ``pip install pandana``; not a project dependency):
-  contraction hierarchy built with ``precompute(1200)``, then ``nearest_pois`` for every node.
+  contraction hierarchy built with ``precompute(1200)``, then ``nearest_pois`` for every node;
+- the floor (not anchors, ``--floors``): the bare scipy call under ``reachable_nodes``, and the
+  same search from one virtual super-source, each on the pre-built CSR and pre-snapped nodes.
 
 Method (issue 11, item 6): every measurement is a FRESH Python process (cold: imports done
 before timing, then the library's graph object is built from the same arrays, then the first
@@ -21,7 +23,7 @@ process), and the anchor / baoshan_gis ratios. The graph: a jittered square grid
 with 12% of the streets removed and lengths 1.0-1.15x the straight line, undirected (walking).
 
 Run: ``python benchmarks/bench_network.py [--side 224] [--facilities 40] [--minutes 15]
-[--rounds 3] [--no-pandana] [--polygons]``.
+[--rounds 3] [--no-pandana] [--polygons] [--floors] [--methods baoshan_gis,nx_multi_source]``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ from typing import Any
 import numpy as np
 
 METHODS = ("baoshan_gis", "nx_multi_source", "osmnx_ego_graph", "pandana")
+#: Not anchors: the bare scipy calls under ``reachable_nodes``, timed the same way, to show the
+#: floor. ``scipy_min_only``: ``dijkstra(csr, indices=starts, min_only=True, limit=...,
+#: return_predecessors=True)`` on the pre-built CSR and the pre-snapped start nodes;
+#: ``scipy_super_source``: one extra CSR row (a virtual source with near-zero edges to the start
+#: nodes) appended per query, then ONE single-source ``dijkstra(indices=n, limit=...)``.
+FLOORS = ("scipy_min_only", "scipy_super_source")
 WARM_REPEATS = 5
 
 
@@ -90,6 +98,47 @@ def _setup(
 
         def query() -> Any:
             return reachable_nodes(state["g"], fac, distance=limit).index
+
+        return build, query
+    if method in FLOORS:
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import dijkstra
+
+        from baoshan_gis.analysis import StreetGraph
+
+        state = {}
+
+        def build() -> None:
+            g = StreetGraph.from_arrays(
+                x=a["x"], y=a["y"], u=a["u"], v=a["v"], length=a["length"], crs="EPSG:32651"
+            )
+            state["csr"] = g.csr()
+            state["starts"] = np.unique(fnodes).astype(np.int32)
+
+        if method == "scipy_min_only":
+
+            def query() -> Any:
+                dist, _pred, _src = dijkstra(
+                    state["csr"], directed=True, indices=state["starts"], min_only=True,
+                    limit=limit, return_predecessors=True,
+                )
+                return np.flatnonzero(np.isfinite(dist))
+        else:
+
+            def query() -> Any:
+                m, starts = state["csr"], state["starts"]
+                n, k = m.shape[0], len(starts)
+                # csgraph drops explicit zeros: the virtual edges get the smallest length
+                s = sp.csr_matrix(
+                    (
+                        np.concatenate([m.data, np.full(k, 5e-324)]),
+                        np.concatenate([m.indices, starts]),
+                        np.concatenate([m.indptr, [m.indptr[-1] + k]]),
+                    ),
+                    shape=(n + 1, n + 1),
+                )
+                dist = dijkstra(s, directed=True, indices=n, limit=limit)
+                return np.flatnonzero(np.isfinite(dist[:n]))
 
         return build, query
     if method in ("nx_multi_source", "osmnx_ego_graph"):
@@ -232,7 +281,13 @@ def main() -> None:
         action="store_true",
         help="also time network_reach (reach polygons) in each baoshan_gis process",
     )
-    ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time the bare scipy calls (the floor of baoshan_gis's query; not anchors)",
+    )
+    ap.add_argument("--methods", help="comma-separated subset of the methods (baoshan_gis first)")
+    ap.add_argument("--child", choices=METHODS + FLOORS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args)
@@ -245,6 +300,10 @@ def main() -> None:
         methods.remove("pandana")
     if args.no_pandana and "pandana" in methods:
         methods.remove("pandana")
+    if args.methods:
+        wanted = args.methods.split(",")
+        methods = [m for m in methods if m in wanted or m == "baoshan_gis"]
+    floors = list(FLOORS) if args.floors else []
     limit = args.minutes * args.speed * 1000 / 60
     a = street_arrays(args.side, args.spacing, seed=1)
     n_edges = len(a["u"])
@@ -267,9 +326,10 @@ def main() -> None:
         "--speed",
         str(args.speed),
     ] + (["--polygons"] if args.polygons else [])
-    res: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    timed = methods + floors
+    res: dict[str, list[dict[str, Any]]] = {m: [] for m in timed}
     for r in range(args.rounds):
-        order = methods[r % len(methods) :] + methods[: r % len(methods)]
+        order = timed[r % len(timed) :] + timed[: r % len(timed)]
         for m in order:
             p = subprocess.run([*base, "--child", m], capture_output=True, text=True, check=True)
             row = json.loads(p.stdout.rsplit("RESULT ", 1)[1].splitlines()[0])  # pandana prints too
@@ -284,7 +344,7 @@ def main() -> None:
     loads = [row["load"] for rows in res.values() for row in rows]
     print(f"\nload average during the runs: {min(loads):.2f}-{max(loads):.2f}")
     print("median (min-max) over rounds, ms; every method cold in a fresh process:")
-    for m in methods:
+    for m in timed:
         rows = res[m]
         same = all(row["count"] == ref["count"] and row["hash"] == ref["hash"] for row in rows)
         print(
@@ -305,6 +365,15 @@ def main() -> None:
             f"{m:16s} cold first query {ratio_text([x['first'] for x in rows], o_first)}; "
             f"cold build+first {ratio_text([x['build'] + x['first'] for x in rows], o_total)};"
             f" warm {ratio_text([x['warm'] for x in rows], o_warm)}"
+        )
+    nx_rows = res.get("nx_multi_source", [])
+    for m in floors if nx_rows else []:
+        rows = res[m]
+        cold = ratio_text([x["first"] for x in nx_rows], [x["first"] for x in rows])
+        warm = ratio_text([x["warm"] for x in nx_rows], [x["warm"] for x in rows])
+        print(
+            f"floor {m}: networkx multi-source / this bare call: cold first query {cold}; "
+            f"warm {warm} (the most a query built on this call could reach)"
         )
     if args.polygons:
         print(

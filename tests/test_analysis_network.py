@@ -173,3 +173,90 @@ def test_network_coverage_of_a_zone() -> None:
     assert 0 < small < big <= 1
     # network reach is never more than the Euclidean disc of the same radius plus the buffer
     assert big * zone.area.iloc[0] <= math.pi * (1200 + 50) ** 2
+
+
+def _brute(G: nx.Graph, starts: dict[str, int], limit: float) -> tuple[dict[int, float],
+                                                                       dict[int, set[str]]]:
+    """Per-facility Dijkstra, then the minimum; every facility at the minimum (for ties)."""
+    best: dict[int, float] = {}
+    owners: dict[int, set[str]] = {}
+    for name, n in starts.items():
+        for k, d in nx.single_source_dijkstra_path_length(G, n, cutoff=limit,
+                                                          weight="length").items():
+            if d < best.get(k, math.inf):
+                best[k], owners[k] = d, {name}
+            elif d == best[k]:
+                owners[k].add(name)
+    return best, owners
+
+
+def test_facilities_on_one_node_unreachable_and_far_ones() -> None:
+    g, G = _grid(4)
+    # a second component far east: two nodes joined by one 50 m street, one facility on it
+    x = np.concatenate([g.x, [X0 + 10_000, X0 + 10_050]])
+    y = np.concatenate([g.y, [Y0, Y0]])
+    n = g.n_nodes
+    two = StreetGraph.from_arrays(x=x, y=y, u=np.append(g.u, n), v=np.append(g.v, n + 1),
+                                  length=np.append(g.length, 50.0), crs=32651)
+    G.add_edge(n, n + 1, length=50.0)
+    pts = [(x[312] + 2, y[312]), (x[312] - 3, y[312] + 1),  # "b" and "a" share node 312
+           (x[n] + 1, y[n]), (x[100], y[100]), (X0 + 50_000, Y0)]  # last: 50 km away
+    fac = gpd.GeoDataFrame(geometry=[Point(p) for p in pts], crs=32651,
+                           index=["b", "a", "east", "c", "far"])
+    with pytest.warns(UserWarning, match="1 facilities are more than"):
+        got = reachable_nodes(two, fac, distance=400)
+    best, owners = _brute(G, {"b": 312, "east": n, "c": 100}, 400)
+    assert list(got.index) == sorted(best)  # sorted by node position, as before
+    np.testing.assert_allclose(got["distance_m"], [best[k] for k in sorted(best)], rtol=0,
+                               atol=1e-9)
+    assert got.loc[312, "facility"] == "b"  # first of the facilities on one node
+    assert got.loc[[n, n + 1], "facility"].tolist() == ["east", "east"]
+    assert got.loc[n + 1, "distance_m"] == 50.0
+    assert all(got.loc[k, "facility"] in owners[k] for k in best)
+    assert got["node_id"].dtype == two.node_ids.dtype
+    # the polygons use the same search: the far facility is not a catchment
+    with pytest.warns(UserWarning):
+        reach = network_reach(two, fac, distance=400, by_facility=True)
+    assert sorted(reach["facility"]) == ["b", "c", "east"]
+    assert dict(zip(reach["facility"], reach["n_nodes"], strict=True)) == {
+        k: int((got["facility"] == k).sum()) for k in ("b", "c", "east")}
+
+
+def test_budget_boundary_is_inclusive() -> None:
+    # a straight street of 100 m blocks: 0-1-2-3-4-5; a node exactly at the budget is reached
+    g = StreetGraph.from_arrays(x=X0 + 100.0 * np.arange(6), y=np.full(6, Y0), u=np.arange(5),
+                                v=np.arange(1, 6), length=np.full(5, 100.0), crs=32651)
+    fac = gpd.GeoDataFrame(geometry=[Point(X0, Y0), Point(X0 + 500, Y0)], crs=32651)
+    at = reachable_nodes(g, fac, distance=200)
+    assert at.index.tolist() == [0, 1, 2, 3, 4, 5]
+    assert at["distance_m"].tolist() == [0.0, 100.0, 200.0, 200.0, 100.0, 0.0]
+    assert at["facility"].tolist() == [0, 0, 0, 1, 1, 1]  # 2 and 3 are each 200 m from one
+    below = reachable_nodes(g, fac, distance=199.999)
+    assert below.index.tolist() == [0, 1, 4, 5]
+
+
+def test_empty_and_odd_facility_layers() -> None:
+    from baoshan_gis.analysis._validate import EmptyLayerWarning, points_xy_in
+    from baoshan_gis.analysis.network import _facility_xy
+
+    g, _ = _grid(5)
+    empty = gpd.GeoDataFrame(geometry=[], crs=32651)
+    with pytest.warns(EmptyLayerWarning):
+        got = reachable_nodes(g, empty, distance=500)
+    assert got.empty and list(got.columns) == ["node_id", "distance_m", "facility"]
+    with pytest.warns(EmptyLayerWarning):
+        reach = network_reach(g, empty, distance=500)
+    assert reach["n_nodes"].tolist() == [0]
+    # a missing geometry, an empty point, a polygon (its point on surface), in lon/lat
+    odd = gpd.GeoDataFrame(geometry=[None, Point(), box(g.x[50] - 5, g.y[50] - 5, g.x[50] + 5,
+                                                        g.y[50] + 5), Point(g.x[0], g.y[0])],
+                           crs=32651).to_crs(4326)
+    x, y, keep = _facility_xy(odd, g.crs)
+    ex, ey, ekeep = points_xy_in(odd, g.crs, "facilities")  # the reference reader
+    np.testing.assert_array_equal(keep, ekeep)
+    np.testing.assert_allclose(np.column_stack([x, y]), np.column_stack([ex, ey]), rtol=0,
+                               atol=1e-9)
+    got = reachable_nodes(g, odd, distance=300)
+    assert set(got["facility"]) == {2, 3}
+    with pytest.raises(Exception, match="no CRS"):
+        reachable_nodes(g, gpd.GeoDataFrame(geometry=[Point(X0, Y0)]), distance=300)

@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from baoshan_gis._errors import AnalysisError
+from baoshan_gis._errors import AnalysisError, CRSError
 from baoshan_gis.analysis._validate import (
     EmptyLayerWarning,
     metric_crs,
@@ -351,13 +351,32 @@ def _budget(distance: float | str | None, minutes: float | None, speed_kmh: floa
     return float(minutes) * speed_kmh * 1000.0 / 60.0
 
 
-def snap_facilities(graph: StreetGraph, facilities: gpd.GeoDataFrame, *,
-                    max_snap: float = 500.0) -> pd.DataFrame:
-    """Nearest graph node of each facility: columns ``node`` (position), ``snap_m``.
+def _facility_xy(facilities: gpd.GeoDataFrame, crs: CRS
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`points_xy_in` for a query, reading the geometry column once; None when the layer
+    has no non-empty geometry (the caller warns, as :func:`warn_if_empty` would)."""
+    array = facilities.geometry.array  # one column access; the CRS comes with it
+    geoms = np.asarray(array, dtype=object)
+    if len(geoms) == 0 or bool(shapely.is_empty(geoms).all()):
+        return None
+    if array.crs is None:
+        raise CRSError("facilities have no CRS; set one first (e.g. frame.set_crs('EPSG:4326'))")
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    pts = geoms if keep.all() else geoms[keep]
+    if len(pts) and not (shapely.get_type_id(pts) == 0).all():
+        pts = shapely.point_on_surface(pts)
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    if not CRS.from_user_input(array.crs).equals(crs):
+        from pyproj import Transformer
 
-    Facilities farther than ``max_snap`` metres from every node are dropped with a warning.
-    """
-    x, y, keep = points_xy_in(facilities, graph.crs, "facilities")
+        x, y = Transformer.from_crs(array.crs, crs, always_xy=True).transform(x, y)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float), keep
+
+
+def _snap(graph: StreetGraph, x: np.ndarray, y: np.ndarray, keep: np.ndarray, max_snap: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest node positions, snap distances and row positions of the facilities within
+    ``max_snap`` of the graph (one vectorised query of the graph's cached KD-tree)."""
     if len(x):
         d, i = graph.kdtree().query(np.column_stack([x, y]))
     else:
@@ -365,10 +384,20 @@ def snap_facilities(graph: StreetGraph, facilities: gpd.GeoDataFrame, *,
     far = d > max_snap
     if far.any():
         warnings.warn(f"{int(far.sum())} facilities are more than {max_snap:g} m from the street "
-                      "graph and were left out", UserWarning, stacklevel=3)
+                      "graph and were left out", UserWarning, stacklevel=4)
     near = ~far
-    return pd.DataFrame({"node": np.asarray(i, dtype=np.int64)[near], "snap_m": d[near]},
-                        index=facilities.index[keep][near])
+    return np.asarray(i, dtype=np.int64)[near], d[near], np.flatnonzero(keep)[near]
+
+
+def snap_facilities(graph: StreetGraph, facilities: gpd.GeoDataFrame, *,
+                    max_snap: float = 500.0) -> pd.DataFrame:
+    """Nearest graph node of each facility: columns ``node`` (position), ``snap_m``.
+
+    Facilities farther than ``max_snap`` metres from every node are dropped with a warning.
+    """
+    x, y, keep = points_xy_in(facilities, graph.crs, "facilities")
+    node, snap_m, rows = _snap(graph, x, y, keep, max_snap)
+    return pd.DataFrame({"node": node, "snap_m": snap_m}, index=facilities.index[rows])
 
 
 def reachable_nodes(
@@ -390,33 +419,62 @@ def reachable_nodes(
     """
     g = load_graph(graph)
     limit = _budget(distance, minutes, speed_kmh)
-    dist, src = _search(g, facilities, limit, max_snap)
+    found = _search(g, facilities, limit, max_snap)
+    if found is None:
+        empty = np.empty(0, dtype=np.int64)
+        return pd.DataFrame({"node_id": g.node_ids[empty], "distance_m": np.empty(0),
+                             "facility": np.empty(0, dtype=object)}, index=empty)
+    dist, sources, starts, start_labels = found
     reached = np.flatnonzero(np.isfinite(dist))
+    # labels only for the reached nodes: start node -> its facility's label, by a lookup table
+    # (only the start nodes' entries are set and read)
+    which = np.empty(g.n_nodes, dtype=np.intp)
+    which[starts] = np.arange(len(starts))
+    facility = start_labels[which[sources[reached]]]
+    # fresh arrays: no copy needed
     return pd.DataFrame({"node_id": g.node_ids[reached], "distance_m": dist[reached],
-                         "facility": src[reached]}, index=reached)
+                         "facility": facility}, index=pd.Index(reached, copy=False), copy=False)
 
 
 def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap: float
-            ) -> tuple[np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """ONE bounded multi-source Dijkstra from the facilities' nodes.
+
+    Returns ``(dist, sources, starts, start_labels)``: every node's distance to its nearest
+    facility (inf beyond ``limit``), the start node it was reached from (-9999 if not), the
+    sorted unique start nodes and the index label of the first facility on each; None for an
+    empty facility layer.
+    """
     from scipy.sparse.csgraph import dijkstra
 
-    if warn_if_empty(facilities, "facility layer"):
-        return np.full(g.n_nodes, np.inf), np.full(g.n_nodes, None, dtype=object)
-    snapped = snap_facilities(g, facilities, max_snap=max_snap)
-    if snapped.empty:
+    points = _facility_xy(facilities, g.crs)
+    if points is None:
+        warn_if_empty(facilities, "facility layer")
+        return None
+    nodes, _snap_m, rows = _snap(g, *points, max_snap)
+    if len(nodes) == 0:
         raise AnalysisError(
             f"no facility lies within {max_snap:g} m of the street graph: check that the graph "
             "covers the facilities (and that both have the right CRS)"
         )
-    nodes = snapped["node"].to_numpy()
-    uniq, first = np.unique(nodes, return_index=True)
-    # ONE search from all facilities; the matrix is already symmetric for undirected graphs
-    dist, _pred, sources = dijkstra(g.csr(), directed=True, indices=uniq,
+    starts, first = np.unique(nodes, return_index=True)
+    # the matrix is already symmetric for undirected graphs
+    dist, _pred, sources = dijkstra(g.csr(), directed=True, indices=starts,
                                     min_only=True, limit=limit, return_predecessors=True)
+    # object labels (Python ints for an integer index), as the result's facility column always had
+    labels = facilities.index.to_numpy()[rows[first]].astype(object)
+    return dist, sources, starts, labels
+
+
+def _node_labels(g: StreetGraph, found: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+                 | None) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's distance and nearest facility label (None where not reached)."""
     labels = np.full(g.n_nodes, None, dtype=object)
+    if found is None:
+        return np.full(g.n_nodes, np.inf), labels
+    dist, sources, starts, start_labels = found
     ok = np.flatnonzero(sources >= 0)
-    pos = np.searchsorted(uniq, sources[ok])  # uniq is sorted
-    labels[ok] = snapped.index.to_numpy()[first][pos]
+    labels[ok] = start_labels[np.searchsorted(starts, sources[ok])]  # starts is sorted
     return dist, labels
 
 
@@ -457,7 +515,7 @@ def network_reach(
     g = load_graph(graph)
     limit = _budget(distance, minutes, speed_kmh)
     buf = parse_distance(edge_buffer, "edge_buffer")
-    dist, labels = _search(g, facilities, limit, max_snap)
+    dist, labels = _node_labels(g, _search(g, facilities, limit, max_snap))
     du, dv, ln = dist[g.u], dist[g.v], g.length
     # portion of each edge reachable from the u end and from the v end, in length units
     from_u = np.where(np.isfinite(du), np.clip(limit - du, 0, None), 0.0)
