@@ -152,7 +152,12 @@ def render_mvt(
     if source.point_xy is not None:
         return encode_points_tile(source, tile, extent=extent, buffer=buffer,
                                   feature_cap=feature_cap)
-    if source.kind != "point":
+    if source.kind == "fill":
+        from baoshan_gis.tiles._mvt_fill import encode_fill_tile
+
+        return encode_fill_tile(source, tile, extent=extent, buffer=buffer,
+                                feature_cap=feature_cap)
+    if source.kind == "line":
         return encode_paths_tile(source, tile, extent=extent, buffer=buffer,
                                  feature_cap=feature_cap)
     idx, geoms, origin, scale = clip_tile(source, tile, extent=extent, buffer=buffer,

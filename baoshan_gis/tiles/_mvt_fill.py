@@ -1,0 +1,200 @@
+"""MVT tiles of polygon layers, fast on the first request (cold).
+
+A polygon tile is cut, simplified and encoded from the layer's geometry on every request: no
+per-zoom preparation is kept between requests, so the first request at a zoom costs what every
+later one costs. The steps are
+
+* the features whose envelope meets the buffered tile (the layer's ``STRtree``);
+* ``shapely.clip_by_rect`` and ``shapely.simplify`` (one tile unit, topology preserved) on all of
+  them at once — GEOS, vectorised;
+* the command streams: polygons of one ring (most features of a tile) take their coordinates
+  from one ``shapely.get_coordinates`` call and are encoded with numpy for large tiles
+  (:func:`_simple_rings_np`) or in plain Python for small ones (:func:`_simple_ring`), where
+  numpy's per-call overhead would dominate; multipolygons, polygons with holes and collections
+  take the general scalar path of :mod:`baoshan_gis.tiles._mvt_encode`.
+
+Every path writes the same bytes as :func:`~baoshan_gis.tiles._mvt_encode.encode_layer_small` on
+the same clipped geometry, which decodes to what ``mapbox_vector_tile.encode`` writes (tested).
+"""
+
+from __future__ import annotations
+
+from operator import mul
+from typing import Any
+
+import numpy as np
+import shapely
+
+from baoshan_gis.tiles._mvt_encode import (
+    _POLYGON,
+    _assemble_tile,
+    _packed,
+    _ragged,
+    _scalar_streams,
+)
+
+#: Tiles whose one-ring polygons have more coordinates than this are encoded with numpy
+#: (crossover measured on the benchmark's 1 km cells; see benchmarks/README.md).
+NUMPY_MIN_COORDS: int = 160
+
+
+def _simple_ring(xs: list[int], ys: list[int], extent: int) -> bytes | None:
+    """Command bytes of a one-ring polygon (closed ring in tile units, y up); ``None`` if gone.
+
+    Same rules as ``_scalar_ring`` + ``_emit_run``: repeated vertices dropped, the closing vertex
+    implied by ClosePath, fewer than three vertices or zero area dropped, exterior clockwise on
+    screen (y down).
+    """
+    px, py = xs[0], ys[0]
+    kx, ky = [px], [py]
+    for x, y in zip(xs, ys, strict=True):
+        if x != px or y != py:
+            kx.append(x)
+            ky.append(y)
+            px, py = x, y
+    if len(kx) >= 2 and px == kx[0] and py == ky[0]:
+        kx.pop()
+        ky.pop()
+    n = len(kx)
+    if n < 3:
+        return None
+    area2 = sum(map(mul, kx, ky[1:] + ky[:1])) - sum(map(mul, kx[1:] + kx[:1], ky))
+    if area2 == 0:
+        return None
+    if area2 > 0:
+        kx[1:] = kx[:0:-1]
+        ky[1:] = ky[:0:-1]
+    ints = [9]
+    cx = cy = 0
+    for i in range(n):
+        x, y = kx[i], extent - ky[i]
+        dx, dy = x - cx, y - cy
+        ints.append((dx << 1) ^ (dx >> 63))
+        ints.append((dy << 1) ^ (dy >> 63))
+        if i == 0:
+            ints.append(((n - 1) << 3) | 2)
+        cx, cy = x, y
+    ints.append(15)
+    return _packed(ints)
+
+
+def _simple_rings_np(c: np.ndarray, n: np.ndarray, extent: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_simple_ring` for many rings at once.
+
+    ``c`` holds the rings' closed coordinates in tile units (y up, int64), ``n`` the number of
+    coordinates of each. Returns the varint bytes of the kept rings' commands, their byte
+    length, and which rings are kept.
+    """
+    count = len(n)
+    ring = np.repeat(np.arange(count), n)
+    keep = np.empty(len(c), bool)
+    keep[0] = True
+    keep[1:] = (c[1:, 0] != c[:-1, 0]) | (c[1:, 1] != c[:-1, 1]) | (ring[1:] != ring[:-1])
+    kept = np.flatnonzero(keep)
+    kr = ring[kept]
+    # the last kept vertex of a closed ring equals its first: ClosePath implies it
+    last = np.empty(len(kept), bool)
+    last[-1] = True
+    last[:-1] = kr[1:] != kr[:-1]
+    kept, kr = kept[~last], kr[~last]
+    nk = np.bincount(kr, minlength=count)
+    start = np.cumsum(nk) - nk
+    end = start + nk - 1
+    x, y = c[kept, 0], c[kept, 1]
+    nxt = np.arange(1, len(kept) + 1)
+    has = nk > 0
+    nxt[end[has]] = start[has]
+    area2 = np.bincount(kr, weights=(x * y[nxt] - x[nxt] * y).astype(np.float64),
+                        minlength=count)
+    ok = (nk >= 3) & (area2 != 0)
+    rev = ok & (area2 > 0)
+    if rev.any():
+        i = np.arange(len(kept))
+        st = start[kr]
+        flip = rev[kr] & (i != st)
+        perm = i.copy()
+        perm[flip] = st[flip] + end[kr[flip]] + 1 - i[flip]
+        x, y = x[perm], y[perm]
+    m = ok[kr]
+    x, y = x[m], extent - y[m]
+    nko = nk[ok]
+    if not len(nko):
+        return np.empty(0, np.uint8), np.empty(0, np.int64), ok
+    rs = np.cumsum(nko) - nko
+    dx = np.empty(len(x), np.int64)
+    dy = np.empty(len(x), np.int64)
+    dx[1:], dy[1:] = x[1:] - x[:-1], y[1:] - y[:-1]
+    dx[rs], dy[rs] = x[rs], y[rs]  # each feature's cursor starts at 0
+    per = 2 * nko + 3
+    off = np.cumsum(per) - per
+    out = np.empty(int(per.sum()), np.int64)
+    out[off] = 9
+    out[off + 3] = ((nko - 1) << 3) | 2
+    out[off + per - 1] = 15
+    j = np.arange(len(x)) - np.repeat(rs, nko)
+    pos = np.repeat(off, nko) + 1 + 2 * j + (j >= 1)
+    out[pos] = (dx << 1) ^ (dx >> 63)
+    out[pos + 1] = (dy << 1) ^ (dy >> 63)
+    data, nbytes = _ragged(out, per)
+    return data, nbytes, ok
+
+
+def fill_streams(geoms: np.ndarray, extent: int, origin: tuple[float, float], scale: float
+                 ) -> list[bytes]:
+    """Geometry command bytes of each polygon feature; ``b""`` for one that vanishes.
+
+    Tile units are ``round((xy - origin) * scale)``, y up.
+    """
+    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    out = [b""] * len(geoms)
+    n_simple = int(simple.sum())
+    if n_simple:
+        everyone = n_simple == len(geoms)
+        sg = geoms if everyone else geoms[simple]
+        where = range(len(geoms)) if everyone else np.flatnonzero(simple).tolist()
+        n = shapely.get_num_coordinates(sg)
+        xy = shapely.get_coordinates(sg)
+        c = np.rint((xy - np.asarray(origin)) * scale).astype(np.int64)
+        if len(c) > NUMPY_MIN_COORDS:
+            data, nbytes, ok = _simple_rings_np(c, n, extent)
+            buf, ends = data.tobytes(), np.cumsum(nbytes).tolist()
+            a = 0
+            for i, e in zip(np.asarray(where)[ok].tolist(), ends, strict=True):
+                out[i] = buf[a:e]
+                a = e
+        else:
+            xs, ys = c[:, 0].tolist(), c[:, 1].tolist()
+            a = 0
+            for i, k in zip(where, n.tolist(), strict=True):
+                cmd = _simple_ring(xs[a:a + k], ys[a:a + k], extent)
+                if cmd is not None:
+                    out[i] = cmd
+                a += k
+    if n_simple < len(geoms):
+        rest = np.flatnonzero(~simple)
+        for i, ints in zip(rest.tolist(), _scalar_streams(geoms[rest], "fill", extent, origin,
+                                                          scale), strict=True):
+            if ints:
+                out[i] = _packed(ints)
+    return out
+
+
+def encode_fill_tile(source: Any, tile: Any, *, extent: int, buffer: int, feature_cap: int
+                     ) -> bytes:
+    """The MVT of a polygon layer's ``tile``; ``b""`` when no feature is left in it."""
+    from baoshan_gis.tiles.grid import tile_bounds_3857
+
+    minx, miny, maxx, maxy = tile_bounds_3857(tile)
+    size = maxx - minx
+    pad = size * buffer / extent
+    box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    idx = source.query(box)
+    if not len(idx):
+        return b""
+    idx = idx[:feature_cap]
+    geoms = shapely.clip_by_rect(source.geoms[idx], *box)
+    geoms = shapely.simplify(geoms, size / extent, preserve_topology=True)
+    streams = fill_streams(geoms, extent, (minx, miny), extent / size)
+    feats = [(r, s) for r, s in zip(idx.tolist(), streams, strict=True) if s]
+    return _assemble_tile(source.name, _POLYGON, feats, source.attributes, extent)
