@@ -136,6 +136,12 @@ class AttributeTable:
             list(zip(tk[a:b], tv[a:b], strict=True)) for a, b in pairwise(ptr)]
         self.tag_key = np.asarray(tk, dtype=np.int64)
         self.tag_val = np.asarray(tv, dtype=np.int64)
+        #: For the polygon path (:mod:`baoshan_gis.tiles._mvt_fill`): every key entry of the
+        #: layer at once, each row's key ids and value ids, and each row's encoded feature id.
+        self.all_keys: bytes = b"".join(self.key_list)
+        self.row_keys: list[tuple[int, ...]] = [tuple(tk[a:b]) for a, b in pairwise(ptr)]
+        self.row_vals: list[tuple[int, ...]] = [tuple(tv[a:b]) for a, b in pairwise(ptr)]
+        self.id_bytes: list[bytes] = [b"\x08" + _uvarint(r + 1) for r in range(len(properties))]
 
     @staticmethod
     def _value(kind: str, v: Any) -> bytes:

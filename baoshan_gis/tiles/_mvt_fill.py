@@ -27,10 +27,15 @@ import shapely
 
 from baoshan_gis.tiles._mvt_encode import (
     _POLYGON,
-    _assemble_tile,
+    _PY_ASSEMBLY_MAX,
+    _VARINT_TABLE,
+    _assemble_np,
+    _field_bytes,
     _packed,
     _ragged,
     _scalar_streams,
+    _uv,
+    _uvarint,
 )
 
 #: Tiles whose one-ring polygons have more coordinates than this are encoded with numpy
@@ -140,6 +145,56 @@ def _simple_rings_np(c: np.ndarray, n: np.ndarray, extent: int
     return data, nbytes, ok
 
 
+def assemble(name: str, feats: list[tuple[int, bytes]], attributes: Any, extent: int) -> bytes:
+    """One-layer polygon tile from ``(row, geometry command bytes)`` pairs, in the given order.
+
+    Keys are the layer's (all of them), values the ones the tile's features use, in order of
+    first use. Above ``_PY_ASSEMBLY_MAX`` features the records are built with numpy
+    (``_assemble_np``, sorted values as the other encoders write them).
+    """
+    if not feats:
+        return b""
+    head = _field_bytes(0x0A, name.encode("utf-8"))
+    tail = b"\x28" + _uvarint(extent) + b"\x78\x02"
+    if len(feats) > _PY_ASSEMBLY_MAX:
+        rows = np.fromiter((r for r, _ in feats), np.int64, len(feats))
+        geoms = [g for _, g in feats]
+        geom_data = np.frombuffer(b"".join(geoms), np.uint8)
+        geom_len = np.fromiter(map(len, geoms), np.int64, len(geoms))
+        tag_data, tag_len, used_k, used_v = attributes.tags(rows)
+        body = _assemble_np(rows, _POLYGON, geom_data, geom_len, tag_data, tag_len)
+        return _field_bytes(0x1A, b"".join([
+            head, body, b"".join(attributes.key_msgs[used_k]),
+            b"".join(attributes.value_msgs[used_v]), tail]))
+    table = _VARINT_TABLE
+    row_keys, row_vals, id_bytes = attributes.row_keys, attributes.row_vals, attributes.id_bytes
+    local: dict[int, int] = {}
+    parts = [head]
+    for row, geom in feats:
+        ints = []
+        for k, v in zip(row_keys[row], row_vals[row], strict=True):
+            j = local.get(v)
+            if j is None:
+                j = local[v] = len(local)
+            ints.append(k)
+            ints.append(j)
+        if ints:
+            try:
+                tags = b"".join([table[i] for i in ints])
+            except IndexError:
+                tags = b"".join(_uvarint(i) for i in ints)
+            tag_field = b"\x12" + _uv(len(tags)) + tags
+        else:
+            tag_field = b""
+        body = b"".join((id_bytes[row], tag_field, b"\x18\x03\x22", _uv(len(geom)), geom))
+        parts.append(b"\x12" + _uv(len(body)) + body)
+    values = attributes.value_list
+    parts.append(attributes.all_keys)
+    parts.append(b"".join([values[v] for v in local]))
+    parts.append(tail)
+    return _field_bytes(0x1A, b"".join(parts))
+
+
 def fill_streams(geoms: np.ndarray, extent: int, origin: tuple[float, float], scale: float
                  ) -> list[bytes]:
     """Geometry command bytes of each polygon feature; ``b""`` for one that vanishes.
@@ -197,4 +252,4 @@ def encode_fill_tile(source: Any, tile: Any, *, extent: int, buffer: int, featur
     geoms = shapely.simplify(geoms, size / extent, preserve_topology=True)
     streams = fill_streams(geoms, extent, (minx, miny), extent / size)
     feats = [(r, s) for r, s in zip(idx.tolist(), streams, strict=True) if s]
-    return _assemble_tile(source.name, _POLYGON, feats, source.attributes, extent)
+    return assemble(source.name, feats, source.attributes, extent)
