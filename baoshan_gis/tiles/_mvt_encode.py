@@ -142,6 +142,12 @@ class AttributeTable:
         self.row_keys: list[tuple[int, ...]] = [tuple(tk[a:b]) for a, b in pairwise(ptr)]
         self.row_vals: list[tuple[int, ...]] = [tuple(tv[a:b]) for a, b in pairwise(ptr)]
         self.id_bytes: list[bytes] = [b"\x08" + _uvarint(r + 1) for r in range(len(properties))]
+        #: Number of tag integers of each row, and its record head (id, then the tags field
+        #: tag and length) for tiles whose key and value ids all take one byte.
+        self.tag_ints: list[int] = [2 * len(k) for k in self.row_keys]
+        self.tag_head: list[bytes] = [
+            i + (b"\x12" + _uvarint(n) if n else b"")
+            for i, n in zip(self.id_bytes, self.tag_ints, strict=True)]
 
     @staticmethod
     def _value(kind: str, v: Any) -> bytes:

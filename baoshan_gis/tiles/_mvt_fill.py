@@ -19,6 +19,7 @@ the same clipped geometry, which decodes to what ``mapbox_vector_tile.encode`` w
 
 from __future__ import annotations
 
+from itertools import chain
 from operator import mul
 from typing import Any
 
@@ -157,40 +158,55 @@ def assemble(name: str, feats: list[tuple[int, bytes]], attributes: Any, extent:
     head = _field_bytes(0x0A, name.encode("utf-8"))
     tail = b"\x28" + _uvarint(extent) + b"\x78\x02"
     if len(feats) > _PY_ASSEMBLY_MAX:
-        rows = np.fromiter((r for r, _ in feats), np.int64, len(feats))
+        row_ids = np.fromiter((r for r, _ in feats), np.int64, len(feats))
         geoms = [g for _, g in feats]
         geom_data = np.frombuffer(b"".join(geoms), np.uint8)
         geom_len = np.fromiter(map(len, geoms), np.int64, len(geoms))
-        tag_data, tag_len, used_k, used_v = attributes.tags(rows)
-        body = _assemble_np(rows, _POLYGON, geom_data, geom_len, tag_data, tag_len)
+        tag_data, tag_len, used_k, used_v = attributes.tags(row_ids)
+        body = _assemble_np(row_ids, _POLYGON, geom_data, geom_len, tag_data, tag_len)
         return _field_bytes(0x1A, b"".join([
             head, body, b"".join(attributes.key_msgs[used_k]),
             b"".join(attributes.value_msgs[used_v]), tail]))
-    table = _VARINT_TABLE
-    row_keys, row_vals, id_bytes = attributes.row_keys, attributes.row_vals, attributes.id_bytes
-    local: dict[int, int] = {}
+    row_keys, row_vals = attributes.row_keys, attributes.row_vals
+    rows = [r for r, _ in feats]
+    flat_v = list(chain.from_iterable(map(row_vals.__getitem__, rows)))
+    first_use = dict.fromkeys(flat_v)
+    values = attributes.value_list
+    local = dict(zip(first_use, range(len(first_use)), strict=True))
+    ints = [0] * (2 * len(flat_v))
+    ints[0::2] = chain.from_iterable(map(row_keys.__getitem__, rows))
+    ints[1::2] = map(local.__getitem__, flat_v)
     parts = [head]
+    a = 0
+    if len(local) <= 128 and len(attributes.key_list) <= 128:
+        # every key and value id is one varint byte: the tags of all features are one bytes
+        # object, sliced per feature, and each row's record head is built once per layer
+        tag_bytes = bytes(ints)
+        heads, counts = attributes.tag_head, attributes.tag_ints
+        for row, geom in feats:
+            b = a + counts[row]
+            body = b"".join((heads[row], tag_bytes[a:b], b"\x18\x03\x22", _uv(len(geom)), geom))
+            parts.append(b"\x12" + _uv(len(body)) + body)
+            a = b
+        parts.append(attributes.all_keys)
+        parts.append(b"".join([values[v] for v in first_use]))
+        parts.append(tail)
+        return _field_bytes(0x1A, b"".join(parts))
+    # wider ids: varint bytes of every tag integer, joined per feature
+    try:
+        varints = list(map(_VARINT_TABLE.__getitem__, ints))
+    except IndexError:
+        varints = [_uvarint(i) for i in ints]
+    id_bytes, counts = attributes.id_bytes, attributes.tag_ints
     for row, geom in feats:
-        ints = []
-        for k, v in zip(row_keys[row], row_vals[row], strict=True):
-            j = local.get(v)
-            if j is None:
-                j = local[v] = len(local)
-            ints.append(k)
-            ints.append(j)
-        if ints:
-            try:
-                tags = b"".join([table[i] for i in ints])
-            except IndexError:
-                tags = b"".join(_uvarint(i) for i in ints)
-            tag_field = b"\x12" + _uv(len(tags)) + tags
-        else:
-            tag_field = b""
+        b = a + counts[row]
+        tags = b"".join(varints[a:b])
+        tag_field = b"\x12" + _uv(len(tags)) + tags if tags else b""
         body = b"".join((id_bytes[row], tag_field, b"\x18\x03\x22", _uv(len(geom)), geom))
         parts.append(b"\x12" + _uv(len(body)) + body)
-    values = attributes.value_list
+        a = b
     parts.append(attributes.all_keys)
-    parts.append(b"".join([values[v] for v in local]))
+    parts.append(b"".join([values[v] for v in first_use]))
     parts.append(tail)
     return _field_bytes(0x1A, b"".join(parts))
 
