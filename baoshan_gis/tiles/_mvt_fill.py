@@ -39,9 +39,11 @@ from baoshan_gis.tiles._mvt_encode import (
     _uvarint,
 )
 
-#: Tiles whose one-ring polygons have more coordinates than this are encoded with numpy
-#: (crossover measured on the benchmark's 1 km cells; see benchmarks/README.md).
-NUMPY_MIN_COORDS: int = 160
+#: From this many one-ring polygons in a tile :func:`_simple_rings_split` is used, from
+#: ``NUMPY_MIN_RINGS`` :func:`_simple_rings_np`, below both :func:`_simple_ring` per ring
+#: (crossovers measured on the benchmark's tiles of 1 km cells, z10-16).
+SPLIT_MIN_RINGS: int = 10
+NUMPY_MIN_RINGS: int = 120
 
 
 def _simple_ring(xs: list[int], ys: list[int], extent: int) -> bytes | None:
@@ -146,6 +148,50 @@ def _simple_rings_np(c: np.ndarray, n: np.ndarray, extent: int
     return data, nbytes, ok
 
 
+def _simple_rings_split(c: np.ndarray, n: np.ndarray, extent: int) -> list[bytes | None]:
+    """:func:`_simple_ring` of many rings: numpy arithmetic, Python slicing of varint bytes.
+
+    The rings that GEOS's clip leaves as they are (no repeated vertex, exterior already
+    clockwise on screen, non-zero area: nearly all) are cut from one list of varint bytes of the
+    tile's zig-zag deltas; the others go through :func:`_simple_ring`. Same bytes.
+    """
+    x, y = c[:, 0], c[:, 1]
+    starts = np.cumsum(n) - n
+    dx = np.empty(len(c), np.int64)
+    dy = np.empty(len(c), np.int64)
+    dx[1:], dy[1:] = x[1:] - x[:-1], y[:-1] - y[1:]  # y down on screen
+    dx[starts], dy[starts] = x[starts], extent - y[starts]  # each feature's cursor starts at 0
+    repeated = (dx == 0) & (dy == 0)
+    repeated[starts] = False
+    cross = np.zeros(len(c))
+    cross[:-1] = x[:-1] * y[1:] - x[1:] * y[:-1]
+    cross[starts[1:] - 1] = 0.0  # no term across two rings
+    area2 = np.add.reduceat(cross, starts)
+    fast = (area2 < 0) & (n >= 4) & (np.add.reduceat(repeated, starts) == 0)
+    zz = np.empty(2 * len(c), np.int64)
+    zz[0::2] = (dx << 1) ^ (dx >> 63)
+    zz[1::2] = (dy << 1) ^ (dy >> 63)
+    table = _VARINT_TABLE
+    try:
+        var = list(map(table.__getitem__, zz.tolist()))
+    except IndexError:  # coordinates far outside the tile: the general path
+        fast[:] = False
+        var = []
+    out: list[bytes | None] = []
+    xs: list[int] = []
+    ys: list[int] = []
+    for s, k, f in zip(starts.tolist(), n.tolist(), fast.tolist(), strict=True):
+        if f:
+            a = 2 * s
+            out.append(b"".join((b"\x09", var[a], var[a + 1], table[((k - 2) << 3) | 2],
+                                 *var[a + 2:a + 2 * k - 2], b"\x0f")))
+        else:
+            if not xs:
+                xs, ys = x.tolist(), y.tolist()
+            out.append(_simple_ring(xs[s:s + k], ys[s:s + k], extent))
+    return out
+
+
 def assemble(name: str, feats: list[tuple[int, bytes]], attributes: Any, extent: int) -> bytes:
     """One-layer polygon tile from ``(row, geometry command bytes)`` pairs, in the given order.
 
@@ -217,23 +263,29 @@ def fill_streams(geoms: np.ndarray, extent: int, origin: tuple[float, float], sc
 
     Tile units are ``round((xy - origin) * scale)``, y up.
     """
+    n_all = shapely.get_num_coordinates(geoms)
     simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    simple &= n_all >= 4
     out = [b""] * len(geoms)
     n_simple = int(simple.sum())
     if n_simple:
         everyone = n_simple == len(geoms)
         sg = geoms if everyone else geoms[simple]
         where = range(len(geoms)) if everyone else np.flatnonzero(simple).tolist()
-        n = shapely.get_num_coordinates(sg)
+        n = n_all if everyone else n_all[simple]
         xy = shapely.get_coordinates(sg)
         c = np.rint((xy - np.asarray(origin)) * scale).astype(np.int64)
-        if len(c) > NUMPY_MIN_COORDS:
+        if n_simple >= NUMPY_MIN_RINGS:
             data, nbytes, ok = _simple_rings_np(c, n, extent)
             buf, ends = data.tobytes(), np.cumsum(nbytes).tolist()
             a = 0
             for i, e in zip(np.asarray(where)[ok].tolist(), ends, strict=True):
                 out[i] = buf[a:e]
                 a = e
+        elif n_simple >= SPLIT_MIN_RINGS:
+            for i, cmd in zip(where, _simple_rings_split(c, n, extent), strict=True):
+                if cmd is not None:
+                    out[i] = cmd
         else:
             xs, ys = c[:, 0].tolist(), c[:, 1].tolist()
             a = 0
