@@ -283,6 +283,34 @@ def assemble(name: str, feats: list[tuple[int, bytes]], attributes: Any, extent:
     return _field_bytes(0x1A, b"".join(parts))
 
 
+def _one_ring_streams(xy: np.ndarray, n: np.ndarray, extent: int, origin: tuple[float, float],
+                      scale: float) -> list[bytes | None]:
+    """Command bytes of one-ring polygons from their coordinates ``xy`` (``n`` per ring)."""
+    count = len(n)
+    if count < SPLIT_MIN_RINGS:
+        # few rings: Python's round (half to even, as np.rint) beats numpy's call overhead
+        ox, oy = origin
+        xs = [round((v - ox) * scale) for v in xy[:, 0].tolist()]
+        ys = [round((v - oy) * scale) for v in xy[:, 1].tolist()]
+        out: list[bytes | None] = []
+        a = 0
+        for k in n.tolist():
+            out.append(_simple_ring(xs[a:a + k], ys[a:a + k], extent))
+            a += k
+        return out
+    c = np.rint((xy - np.asarray(origin)) * scale).astype(np.int64)
+    if count < NUMPY_MIN_RINGS:
+        return _simple_rings_split(c, n, extent)
+    data, nbytes, ok = _simple_rings_np(c, n, extent)
+    buf, ends = data.tobytes(), np.cumsum(nbytes).tolist()
+    out = [None] * count
+    a = 0
+    for i, e in zip(np.flatnonzero(ok).tolist(), ends, strict=True):
+        out[i] = buf[a:e]
+        a = e
+    return out
+
+
 def fill_streams(geoms: np.ndarray, extent: int, origin: tuple[float, float], scale: float
                  ) -> list[bytes]:
     """Geometry command bytes of each polygon feature; ``b""`` for one that vanishes.
@@ -293,33 +321,16 @@ def fill_streams(geoms: np.ndarray, extent: int, origin: tuple[float, float], sc
     simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
     simple &= n_all >= 4
     out = [b""] * len(geoms)
-    n_simple = int(simple.sum())
+    n_simple = int(np.count_nonzero(simple))
     if n_simple:
         everyone = n_simple == len(geoms)
         sg = geoms if everyone else geoms[simple]
         where = range(len(geoms)) if everyone else np.flatnonzero(simple).tolist()
         n = n_all if everyone else n_all[simple]
-        xy = shapely.get_coordinates(sg)
-        c = np.rint((xy - np.asarray(origin)) * scale).astype(np.int64)
-        if n_simple >= NUMPY_MIN_RINGS:
-            data, nbytes, ok = _simple_rings_np(c, n, extent)
-            buf, ends = data.tobytes(), np.cumsum(nbytes).tolist()
-            a = 0
-            for i, e in zip(np.asarray(where)[ok].tolist(), ends, strict=True):
-                out[i] = buf[a:e]
-                a = e
-        elif n_simple >= SPLIT_MIN_RINGS:
-            for i, cmd in zip(where, _simple_rings_split(c, n, extent), strict=True):
-                if cmd is not None:
-                    out[i] = cmd
-        else:
-            xs, ys = c[:, 0].tolist(), c[:, 1].tolist()
-            a = 0
-            for i, k in zip(where, n.tolist(), strict=True):
-                cmd = _simple_ring(xs[a:a + k], ys[a:a + k], extent)
-                if cmd is not None:
-                    out[i] = cmd
-                a += k
+        for i, cmd in zip(where, _one_ring_streams(shapely.get_coordinates(sg), n, extent,
+                                                   origin, scale), strict=True):
+            if cmd is not None:
+                out[i] = cmd
     if n_simple < len(geoms):
         rest = np.flatnonzero(~simple)
         for i, ints in zip(rest.tolist(), _scalar_streams(geoms[rest], "fill", extent, origin,
