@@ -9,9 +9,10 @@ Method (issue 11, item 6): every measurement is a FRESH Python process per side,
 and its first pass over the tile list (z10 to z16 in order) is the headline (cold).
 * baoshan-gis: the process reads the layer, builds its ``VectorSource`` (projection, index and
   attribute table; timed and printed apart, like loading and indexing the PostGIS table, which is
-  done once before all rounds), then renders every tile once. Whatever the encoder prepares per
-  zoom (the whole-feature encodings of ``zoom_streams``) starts empty in each process, so the cold
-  pass includes it.
+  done once before all rounds), then renders every tile once. Neither layer keeps anything per
+  zoom or per tile (polygons are clipped, simplified and encoded on every request; the per-zoom
+  cache that lines still use starts empty in each process anyway), so the cold pass is the
+  whole cost.
 * PostGIS: the process opens a new connection (a new backend), loads the PostGIS library with one
   untimed ``SELECT postgis_lib_version()`` (as the other side's imports are done before timing),
   then runs the query once per tile. The connection's own round trip is measured on the same
@@ -301,8 +302,8 @@ def report(name: str, runs: dict[str, list[dict]]) -> None:
     row("all", n_all, o, p, p_net, "")
     wo = [sum(r["warm"].values()) for r in ours]
     wp = [sum(r["warm"].values()) - n_all * r["rtt_s"] for r in pg]
-    print(f"{name}: warm second pass in the same process (information only; baoshan-gis reuses "
-          f"its per-zoom encodings): {statistics.median(wp) / statistics.median(wo):.2f}x -rtt")
+    print(f"{name}: warm second pass in the same process (information only): "
+          f"{statistics.median(wp) / statistics.median(wo):.2f}x -rtt")
     print(f"{name}: baoshan-gis source build (project + index + attributes, once per process, "
           f"not in the pass): {_spread([r['build_s'] * 1e3 for r in ours], 0)} ms")
     print(f"{name}: load average in the children {_spread([r['load'] for r in ours + pg], 2)}")
