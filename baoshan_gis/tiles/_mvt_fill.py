@@ -46,8 +46,10 @@ SPLIT_MIN_RINGS: int = 10
 NUMPY_MIN_RINGS: int = 120
 
 
-#: Varint bytes of the zig-zag code of every delta a clipped tile can hold (and more).
-_ZZ_BYTES: dict[int, bytes] = {d: _VARINT_TABLE[(d << 1) ^ (d >> 63)] for d in range(-16384, 16384)}
+#: Varint bytes of the zig-zag code of every delta a tile clipped to its buffer can hold
+#: (|delta| <= 4096 + 2 * 64; larger ones take the general path).
+_ZZ_BYTES: dict[int, bytes] = dict(zip(range(-4224, 4225), [
+    _VARINT_TABLE[(d << 1) ^ (d >> 63)] for d in range(-4224, 4225)], strict=True))
 
 
 def _simple_ring(xs: list[int], ys: list[int], extent: int) -> bytes | None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from baoshan_gis.tiles._mvt_fill import encode_fill_tile
 from baoshan_gis.tiles.grid import Tile, tile_bounds_3857
 from baoshan_gis.tiles.source import VectorSource
 
@@ -153,8 +154,6 @@ def render_mvt(
         return encode_points_tile(source, tile, extent=extent, buffer=buffer,
                                   feature_cap=feature_cap)
     if source.kind == "fill":
-        from baoshan_gis.tiles._mvt_fill import encode_fill_tile
-
         return encode_fill_tile(source, tile, extent=extent, buffer=buffer,
                                 feature_cap=feature_cap)
     if source.kind == "line":
