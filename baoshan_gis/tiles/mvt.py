@@ -144,11 +144,8 @@ def render_mvt(
         if not len(idx):
             return b""
         return encode_layer(source.name, geoms, source.properties, idx, extent=extent)
-    from baoshan_gis.tiles._mvt_encode import (
-        encode_layer_auto,
-        encode_paths_tile,
-        encode_points_tile,
-    )
+    from baoshan_gis.tiles._mvt_encode import encode_layer_auto
+    from baoshan_gis.tiles._mvt_tiles import encode_paths_tile, encode_points_tile
 
     if source.point_xy is not None:
         return encode_points_tile(source, tile, extent=extent, buffer=buffer,
