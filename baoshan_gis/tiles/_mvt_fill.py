@@ -345,12 +345,9 @@ def fill_streams(geoms: np.ndarray, extent: int, origin: tuple[float, float], sc
 def encode_fill_tile(source: Any, tile: Any, *, extent: int, buffer: int, feature_cap: int
                      ) -> bytes:
     """The MVT of a polygon layer's ``tile``; ``b""`` when no feature is left in it."""
-    from baoshan_gis.tiles.grid import tile_bounds_3857
+    from baoshan_gis.tiles.grid import buffered_tile_box
 
-    minx, miny, maxx, maxy = tile_bounds_3857(tile)
-    size = maxx - minx
-    pad = size * buffer / extent
-    box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    box, (minx, miny), size = buffered_tile_box(tile, extent, buffer)
     idx = source.query(box)
     if not len(idx):
         return b""

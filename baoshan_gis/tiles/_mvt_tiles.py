@@ -94,12 +94,9 @@ def encode_paths_tile(source: Any, tile: Any, *, extent: int, buffer: int, featu
     are clipped to the buffered tile, simplified and encoded as in :func:`encode_layer_small`.
     The result decodes to the same features as the reference encoder (tested).
     """
-    from baoshan_gis.tiles.grid import tile_bounds_3857
+    from baoshan_gis.tiles.grid import buffered_tile_box
 
-    minx, miny, maxx, maxy = tile_bounds_3857(tile)
-    size = maxx - minx
-    pad = size * buffer / extent
-    box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    box, (minx, miny), size = buffered_tile_box(tile, extent, buffer)
     idx = source.query(box)
     if not len(idx):
         return b""
@@ -155,12 +152,10 @@ def encode_points_tile(source: Any, tile: Any, *, extent: int, buffer: int, feat
     Gives the same bytes as :func:`encode_layer_fast` / :func:`encode_layer_small` would for the
     same tile, with less overhead per tile.
     """
-    from baoshan_gis.tiles.grid import tile_bounds_3857
+    from baoshan_gis.tiles.grid import buffered_tile_box
 
-    minx, miny, maxx, maxy = tile_bounds_3857(tile)
-    size = maxx - minx
-    pad = size * buffer / extent
-    idx = source.query((minx - pad, miny - pad, maxx + pad, maxy + pad))
+    box, (minx, miny), size = buffered_tile_box(tile, extent, buffer)
+    idx = source.query(box)
     if not len(idx):
         return b""
     idx = idx[:feature_cap]

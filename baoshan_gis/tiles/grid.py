@@ -87,6 +87,16 @@ def tile_bounds_3857(tile: Tile) -> tuple[float, float, float, float]:
     return (minx, maxy - size, minx + size, maxy)
 
 
+def buffered_tile_box(tile: Tile, extent: int, buffer: int
+                      ) -> tuple[tuple[float, float, float, float], tuple[float, float], float]:
+    """``(box, origin, size)`` of an MVT tile: the tile's Web Mercator bounds grown by ``buffer``
+    of its ``extent`` tile units on every side, its lower-left corner and its width in metres."""
+    minx, miny, maxx, maxy = tile_bounds_3857(tile)
+    size = maxx - minx
+    pad = size * buffer / extent
+    return (minx - pad, miny - pad, maxx + pad, maxy + pad), (minx, miny), size
+
+
 def tile_bounds_wgs84(tile: Tile) -> tuple[float, float, float, float]:
     """``(west, south, east, north)`` of the tile in degrees."""
     b = mercantile.bounds(tile.x, tile.y, tile.z)

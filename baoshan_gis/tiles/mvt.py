@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from baoshan_gis.tiles._mvt_fill import encode_fill_tile
-from baoshan_gis.tiles.grid import Tile, tile_bounds_3857
+from baoshan_gis.tiles.grid import Tile, buffered_tile_box
 from baoshan_gis.tiles.source import VectorSource
 
 #: Tile extent (integer grid size) of every MVT written here.
@@ -44,10 +44,7 @@ def clip_tile(
     ``round((xy - origin) * scale)`` (y up). At most ``feature_cap`` features (the first ones in
     layer order) are kept; simplification uses one tile unit as tolerance.
     """
-    minx, miny, maxx, maxy = tile_bounds_3857(tile)
-    size = maxx - minx
-    pad = size * buffer / extent
-    box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    box, (minx, miny), size = buffered_tile_box(tile, extent, buffer)
     idx = source.query(box)
     if not len(idx):
         return idx, np.empty(0, dtype=object), (minx, miny), extent / size
