@@ -262,23 +262,20 @@ def assemble(name: str, feats: list[tuple[int, bytes]], attributes: Any, extent:
             body = b"".join((heads[row], tag_bytes[a:b], b"\x18\x03\x22", _uv(len(geom)), geom))
             parts.append(b"\x12" + _uv(len(body)) + body)
             a = b
-        parts.append(attributes.all_keys)
-        parts.append(b"".join([values[v] for v in first_use]))
-        parts.append(tail)
-        return _field_bytes(0x1A, b"".join(parts))
-    # wider ids: varint bytes of every tag integer, joined per feature
-    try:
-        varints = list(map(_VARINT_TABLE.__getitem__, ints))
-    except IndexError:
-        varints = [_uvarint(i) for i in ints]
-    id_bytes, counts = attributes.id_bytes, attributes.tag_ints
-    for row, geom in feats:
-        b = a + counts[row]
-        tags = b"".join(varints[a:b])
-        tag_field = b"\x12" + _uv(len(tags)) + tags if tags else b""
-        body = b"".join((id_bytes[row], tag_field, b"\x18\x03\x22", _uv(len(geom)), geom))
-        parts.append(b"\x12" + _uv(len(body)) + body)
-        a = b
+    else:
+        # wider ids: varint bytes of every tag integer, joined per feature
+        try:
+            varints = list(map(_VARINT_TABLE.__getitem__, ints))
+        except IndexError:
+            varints = [_uvarint(i) for i in ints]
+        id_bytes, counts = attributes.id_bytes, attributes.tag_ints
+        for row, geom in feats:
+            b = a + counts[row]
+            tags = b"".join(varints[a:b])
+            tag_field = b"\x12" + _uv(len(tags)) + tags if tags else b""
+            body = b"".join((id_bytes[row], tag_field, b"\x18\x03\x22", _uv(len(geom)), geom))
+            parts.append(b"\x12" + _uv(len(body)) + body)
+            a = b
     parts.append(attributes.all_keys)
     parts.append(b"".join([values[v] for v in first_use]))
     parts.append(tail)
