@@ -21,6 +21,19 @@ _WRITE = click.option("--write-layer", "write_layer", default=None,
                            "analysis_coverage_custom); replaces only analysis layers.")
 _REPLACE = click.option("--replace", is_flag=True,
                         help="Let --write-layer replace a plan, imported or foreign layer.")
+_SCHEDULER = click.option("--scheduler", default=None,
+                          help="With --points: Dask scheduler address (tcp://host:8786); "
+                               "default a local two-worker cluster.")
+_CONNECT_TIMEOUT = click.option("--connect-timeout", "connect_timeout", type=float, default=10.0,
+                                show_default=True, help="Seconds to wait for --scheduler.")
+
+
+def _points(help_text: str) -> Any:
+    """``--points FILE_OR_DIR.parquet`` (partitioned GeoParquet), with its help text."""
+    return click.option("--points", "points_path", type=click.Path(path_type=Path),
+                        default=None, help=help_text)
+
+
 _POP = click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                     help="Population GeoTIFF (people per cell) for covered people.")
 
@@ -117,14 +130,10 @@ def _radius(values: tuple[str, ...]) -> float | dict[str, str]:
               help="Also write a kernel density Cloud-Optimised GeoTIFF here.")
 @click.option("--bandwidth", default="1000", show_default=True, help="KDE bandwidth, metres.")
 @click.option("--cell", default="50", show_default=True, help="KDE cell size, metres.")
-@click.option("--points", "points_path", type=click.Path(path_type=Path), default=None,
-              help="Count the points of this GeoParquet file or folder of parts instead of "
-                   "--carriers, on a Dask cluster (beyond memory).")
-@click.option("--scheduler", default=None,
-              help="With --points: Dask scheduler address (tcp://host:8786); default a local "
-                   "two-worker cluster.")
-@click.option("--connect-timeout", "connect_timeout", type=float, default=10.0,
-              show_default=True, help="Seconds to wait for --scheduler.")
+@_points("Count the points of this GeoParquet file or folder of parts instead of --carriers, "
+         "on a Dask cluster (beyond memory).")
+@_SCHEDULER
+@_CONNECT_TIMEOUT
 @_CSV
 @_WRITE
 @_REPLACE
@@ -213,14 +222,10 @@ def _density_points(gpkg: Path, points_path: Path, zones: str, grid: str | None,
 @click.option("--distance", default=None, help="Network reach in metres.")
 @click.option("--speed", type=float, default=4.8, show_default=True, help="km/h for --minutes.")
 @click.option("--directed", is_flag=True, help="Respect one-way edges (driving).")
-@click.option("--points", "points_path", type=click.Path(path_type=Path), default=None,
-              help="Demand as points: count the points of this GeoParquet file or folder of "
-                   "parts within --radius of a carrier, per zone, on a Dask cluster.")
-@click.option("--scheduler", default=None,
-              help="With --points: Dask scheduler address (tcp://host:8786); default a local "
-                   "two-worker cluster.")
-@click.option("--connect-timeout", "connect_timeout", type=float, default=10.0,
-              show_default=True, help="Seconds to wait for --scheduler.")
+@_points("Demand as points: count the points of this GeoParquet file or folder of parts "
+         "within --radius of a carrier, per zone, on a Dask cluster.")
+@_SCHEDULER
+@_CONNECT_TIMEOUT
 @_POP
 @_CSV
 @_WRITE
