@@ -6,7 +6,6 @@ layer says its source, geometry quality and accuracy radius, like the plan layer
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,18 +39,17 @@ class DerivedTruth:
         if layer not in self.cache:
             quality: str | None = None
             accuracy: float | None = None
-            if layer in self.names:
+            if layer in self.names:  # feature and attribute tables; rasters have no truth
                 from baoshan_gis.gpkg import read_layer
 
-                with contextlib.suppress(Exception):  # a raster or table input has no truth
-                    f = read_layer(self.path, layer)
-                    order = settings.GEOMETRY_QUALITIES
-                    qs = [q for q in f.get("geometry_quality", pd.Series(dtype=str)).dropna()
-                          if q in order]
-                    quality = max(qs, key=order.index) if qs else None
-                    acc = pd.to_numeric(f.get("accuracy_m", pd.Series(dtype=float)),
-                                        errors="coerce").dropna()
-                    accuracy = float(acc.max()) if len(acc) else None
+                f = read_layer(self.path, layer)
+                order = settings.GEOMETRY_QUALITIES
+                qs = [q for q in f.get("geometry_quality", pd.Series(dtype=str)).dropna()
+                      if q in order]
+                quality = max(qs, key=order.index) if qs else None
+                acc = pd.to_numeric(f.get("accuracy_m", pd.Series(dtype=float)),
+                                    errors="coerce").dropna()
+                accuracy = float(acc.max()) if len(acc) else None
             self.cache[layer] = (quality, accuracy)
         return self.cache[layer]
 
