@@ -5,8 +5,9 @@ by osmnx (``baoshan-gis fetch-osm`` or ``osmnx.save_graphml``), a GeoPackage wit
 layer (``u``, ``v``, ``length``; optionally a ``nodes`` layer with ``osmid``), a networkx graph
 with node ``x``/``y`` and edge ``length``, or a :class:`StreetGraph` built from arrays.
 
-All facilities are handled in ONE multi-source shortest-path search
-(``scipy.sparse.csgraph.dijkstra(indices=sources, min_only=True, limit=distance)``), which gives
+All facilities are handled in ONE bounded multi-source shortest-path search (the compiled
+kernel in ``_dijkstra.pyx``; ``scipy.sparse.csgraph.dijkstra(indices=sources, min_only=True,
+limit=distance)`` where it was not built, with the same distances), which gives
 every node's distance to its nearest facility — the same node set and distances as one search per
 facility followed by a minimum, at a fraction of the cost. The reachable area is then made of the
 reachable edges (whole edges, plus the reachable part of frontier edges, cut by their geometry)
@@ -28,6 +29,11 @@ import shapely
 from pyproj import CRS
 
 from baoshan_gis._errors import AnalysisError, CRSError
+
+try:  # the compiled search (hatch_build.py builds it at install); scipy's gives the same results
+    from baoshan_gis.analysis._dijkstra import bounded_multi_source as _compiled_search
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _compiled_search = None  # type: ignore[assignment]
 from baoshan_gis.analysis._validate import (
     EmptyLayerWarning,
     metric_crs,
@@ -357,16 +363,24 @@ def _facility_xy(facilities: gpd.GeoDataFrame, crs: CRS
     has no non-empty geometry (the caller warns, as :func:`warn_if_empty` would)."""
     array = facilities.geometry.array  # one column access; the CRS comes with it
     geoms = np.asarray(array, dtype=object)
-    if len(geoms) == 0 or bool(shapely.is_empty(geoms).all()):
+    if len(geoms) == 0:
         return None
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) == len(geoms) and bool((shapely.get_type_id(geoms) == 0).all()):
+        # the usual layer: all points, none empty (an empty point has no coordinate), none missing
+        keep = np.ones(len(geoms), dtype=bool)
+        x, y = xy[:, 0], xy[:, 1]
+    else:
+        if bool(shapely.is_empty(geoms).all()):
+            return None
+        keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        pts = geoms if keep.all() else geoms[keep]
+        if len(pts) and not (shapely.get_type_id(pts) == 0).all():
+            pts = shapely.point_on_surface(pts)
+        x, y = shapely.get_x(pts), shapely.get_y(pts)
     if array.crs is None:
         raise CRSError("facilities have no CRS; set one first (e.g. frame.set_crs('EPSG:4326'))")
-    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    pts = geoms if keep.all() else geoms[keep]
-    if len(pts) and not (shapely.get_type_id(pts) == 0).all():
-        pts = shapely.point_on_surface(pts)
-    x, y = shapely.get_x(pts), shapely.get_y(pts)
-    if not CRS.from_user_input(array.crs).equals(crs):
+    if not (array.crs is crs or CRS.from_user_input(array.crs).equals(crs)):
         from pyproj import Transformer
 
         x, y = Transformer.from_crs(array.crs, crs, always_xy=True).transform(x, y)
@@ -424,29 +438,23 @@ def reachable_nodes(
         empty = np.empty(0, dtype=np.int64)
         return pd.DataFrame({"node_id": g.node_ids[empty], "distance_m": np.empty(0),
                              "facility": np.empty(0, dtype=object)}, index=empty)
-    dist, sources, starts, start_labels = found
+    dist, origin, start_labels = found
     reached = np.flatnonzero(np.isfinite(dist))
-    # labels only for the reached nodes: start node -> its facility's label, by a lookup table
-    # (only the start nodes' entries are set and read)
-    which = np.empty(g.n_nodes, dtype=np.intp)
-    which[starts] = np.arange(len(starts))
-    facility = start_labels[which[sources[reached]]]
+    facility = start_labels[origin[reached]]  # labels only for the reached nodes
     # fresh arrays: no copy needed
     return pd.DataFrame({"node_id": g.node_ids[reached], "distance_m": dist[reached],
                          "facility": facility}, index=pd.Index(reached, copy=False), copy=False)
 
 
 def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """ONE bounded multi-source Dijkstra from the facilities' nodes.
 
-    Returns ``(dist, sources, starts, start_labels)``: every node's distance to its nearest
-    facility (inf beyond ``limit``), the start node it was reached from (-9999 if not), the
-    sorted unique start nodes and the index label of the first facility on each; None for an
-    empty facility layer.
+    Returns ``(dist, origin, start_labels)``: every node's distance to its nearest facility (inf
+    beyond ``limit``), the position of the start node it was reached from in the sorted unique
+    start nodes (-1 if not reached), and the index label of the first facility on each start
+    node; None for an empty facility layer.
     """
-    from scipy.sparse.csgraph import dijkstra
-
     points = _facility_xy(facilities, g.crs)
     if points is None:
         warn_if_empty(facilities, "facility layer")
@@ -459,22 +467,29 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
         )
     starts, first = np.unique(nodes, return_index=True)
     # the matrix is already symmetric for undirected graphs
-    dist, _pred, sources = dijkstra(g.csr(), directed=True, indices=starts,
-                                    min_only=True, limit=limit, return_predecessors=True)
+    m = g.csr()
+    if _compiled_search is not None:
+        dist, origin = _compiled_search(m.indptr, m.indices, m.data, starts, limit)
+    else:
+        from scipy.sparse.csgraph import dijkstra
+
+        dist, _pred, sources = dijkstra(m, directed=True, indices=starts, min_only=True,
+                                        limit=limit, return_predecessors=True)
+        origin = np.where(sources >= 0, np.searchsorted(starts, sources), -1)  # starts is sorted
     # object labels (Python ints for an integer index), as the result's facility column always had
     labels = facilities.index.to_numpy()[rows[first]].astype(object)
-    return dist, sources, starts, labels
+    return dist, origin, labels
 
 
-def _node_labels(g: StreetGraph, found: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-                 | None) -> tuple[np.ndarray, np.ndarray]:
+def _node_labels(g: StreetGraph, found: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Every node's distance and nearest facility label (None where not reached)."""
     labels = np.full(g.n_nodes, None, dtype=object)
     if found is None:
         return np.full(g.n_nodes, np.inf), labels
-    dist, sources, starts, start_labels = found
-    ok = np.flatnonzero(sources >= 0)
-    labels[ok] = start_labels[np.searchsorted(starts, sources[ok])]  # starts is sorted
+    dist, origin, start_labels = found
+    ok = np.flatnonzero(origin >= 0)
+    labels[ok] = start_labels[origin[ok]]
     return dist, labels
 
 

@@ -1,0 +1,9 @@
+"""Type stub of the compiled kernel (``_dijkstra.pyx``)."""
+
+import numpy as np
+
+NOT_REACHED: int
+
+def bounded_multi_source(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray]: ...
