@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import shapely
 
+from baoshan_gis.tiles._mvt_encode import encode_layer_auto
 from baoshan_gis.tiles._mvt_fill import encode_fill_tile
+from baoshan_gis.tiles._mvt_tiles import encode_paths_tile, encode_points_tile
 from baoshan_gis.tiles.grid import Tile, buffered_tile_box
 from baoshan_gis.tiles.source import VectorSource
 
@@ -141,9 +143,6 @@ def render_mvt(
         if not len(idx):
             return b""
         return encode_layer(source.name, geoms, source.properties, idx, extent=extent)
-    from baoshan_gis.tiles._mvt_encode import encode_layer_auto
-    from baoshan_gis.tiles._mvt_tiles import encode_paths_tile, encode_points_tile
-
     if source.point_xy is not None:
         return encode_points_tile(source, tile, extent=extent, buffer=buffer,
                                   feature_cap=feature_cap)
