@@ -6,7 +6,9 @@ later one costs. The steps are
 
 * the features whose envelope meets the buffered tile (the layer's ``STRtree``);
 * ``shapely.clip_by_rect`` and ``shapely.simplify`` (one tile unit, topology preserved) on all of
-  them at once — GEOS, vectorised;
+  them at once — GEOS, vectorised — except for the features that both would return unchanged
+  (small one-ring polygons strictly inside the buffered tile whose vertices all lie farther than
+  the tolerance from every chord: :mod:`baoshan_gis.tiles._mvt_whole`), taken as they are;
 * the command streams: polygons of one ring (most features of a tile) take their coordinates
   from one ``shapely.get_coordinates`` call and are encoded with numpy for large tiles
   (:func:`_simple_rings_np`) or in plain Python for small ones (:func:`_simple_ring`), where
@@ -38,6 +40,8 @@ from baoshan_gis.tiles._mvt_encode import (
     _uv,
     _uvarint,
 )
+from baoshan_gis.tiles._mvt_whole import pick_whole
+from baoshan_gis.tiles.grid import buffered_tile_box
 
 #: From this many one-ring polygons in a tile :func:`_simple_rings_split` is used, from
 #: ``NUMPY_MIN_RINGS`` :func:`_simple_rings_np`, below both :func:`_simple_ring` per ring
@@ -342,15 +346,27 @@ def fill_streams(geoms: np.ndarray, extent: int, origin: tuple[float, float], sc
 def encode_fill_tile(source: Any, tile: Any, *, extent: int, buffer: int, feature_cap: int
                      ) -> bytes:
     """The MVT of a polygon layer's ``tile``; ``b""`` when no feature is left in it."""
-    from baoshan_gis.tiles.grid import buffered_tile_box
-
     box, (minx, miny), size = buffered_tile_box(tile, extent, buffer)
     idx = source.query(box)
     if not len(idx):
         return b""
     idx = idx[:feature_cap]
-    geoms = shapely.clip_by_rect(source.geoms[idx], *box)
-    geoms = shapely.simplify(geoms, size / extent, preserve_topology=True)
+    rows = idx.tolist()
+    tolerance = size / extent
+    geoms = source.geoms[idx]
+    whole = pick_whole(source.whole_rings, rows, box, tolerance)
+    if not whole:
+        geoms = _clip_simplify(geoms, box, tolerance)
+    elif len(whole) < len(rows):
+        # the features that clip and simplification leave as they are are taken as they are
+        rest = np.ones(len(rows), bool)
+        rest[whole] = False
+        geoms[rest] = _clip_simplify(geoms[rest], box, tolerance)
     streams = fill_streams(geoms, extent, (minx, miny), extent / size)
-    feats = [(r, s) for r, s in zip(idx.tolist(), streams, strict=True) if s]
+    feats = [(r, s) for r, s in zip(rows, streams, strict=True) if s]
     return assemble(source.name, feats, source.attributes, extent)
+
+
+def _clip_simplify(geoms: np.ndarray, box: tuple[float, float, float, float], tolerance: float
+                   ) -> np.ndarray:
+    return shapely.simplify(shapely.clip_by_rect(geoms, *box), tolerance, preserve_topology=True)

@@ -105,6 +105,13 @@ class VectorSource:
         from baoshan_gis.tiles._mvt_encode import AttributeTable
 
         self.attributes = AttributeTable(self.properties)
+        #: For polygon layers: what a tile needs to take a feature whole, unclipped and
+        #: unsimplified, where both would leave it as it is (per feature, zoom-independent).
+        self.whole_rings: list[Any] = []
+        if self.kind == "fill":
+            from baoshan_gis.tiles._mvt_whole import whole_rings
+
+            self.whole_rings = whole_rings(self.geoms)
         self.schematic = np.array(
             [p.get("geometry_quality") == "schematic" for p in self.properties], dtype=bool
         )
