@@ -72,10 +72,11 @@ def test_only_one_ring_polygons_of_few_distinct_vertices_are_eligible() -> None:
         Polygon([(math.cos(a), math.sin(a)) for a in np.linspace(0, 6, 12)]),  # 12 vertices
         None,
         Polygon(),
+        Polygon([(0, 0), (10, 10), (10, 0), (0, 10)]),  # self-intersecting
     ], dtype=object)
     out = whole_rings(geoms)
     assert out[0] is not None and out[0][1:] == (0.0, 0.0, 10.0, 10.0)
-    assert out[1:] == [None] * 6
+    assert out[1:] == [None] * 7
 
 
 def test_pick_whole_needs_the_envelope_within_the_box_and_the_tolerance_below() -> None:

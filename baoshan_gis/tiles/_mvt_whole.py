@@ -58,13 +58,16 @@ def unchanged_below(rings: np.ndarray) -> np.ndarray:
 
 def whole_rings(geoms: np.ndarray) -> list[WholeRing | None]:
     """:data:`WholeRing` of each feature of a polygon layer (EPSG:3857), ``None`` for the
-    others (holes, several parts, more vertices, missing or empty)."""
+    others (holes, several parts, more vertices, invalid, missing or empty)."""
     out: list[WholeRing | None] = [None] * len(geoms)
     if not len(geoms):
         return out
     n = shapely.get_num_coordinates(geoms)
     one = ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
            & (n >= 4) & (n <= WHOLE_MAX_VERTICES + 1))
+    # invalid rings (self-intersecting) always take GEOS's path: its results are only relied
+    # on for valid input
+    one[one] = shapely.is_valid(geoms[one])
     bounds = shapely.bounds(geoms)
     for size in np.unique(n[one]).tolist():
         rows = np.flatnonzero(one & (n == size))
