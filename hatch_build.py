@@ -1,10 +1,10 @@
-"""Hatch build hook: compiles the project's one Cython kernel (bounded multi-source Dijkstra).
+"""Hatch build hook: compiles the project's Cython kernels (network search, MVT ring encoder).
 
 It runs for wheels and editable installs (``pip install -e .``), builds the extension in place
 next to its ``.pyx`` (so an editable install imports it from the source tree) and, for a normal
-wheel, adds it to the wheel. Without a C compiler the build goes on with a warning:
-``baoshan_gis.analysis.network`` then falls back to scipy's Dijkstra (same results, slower), and
-``tests/test_dijkstra_kernel.py`` fails, so CI notices.
+wheel, adds it to the wheel. Without a C compiler the build goes on with a warning: network reach
+then falls back to scipy's Dijkstra and polygon tiles to the Python ring encoders (same results,
+slower), and ``tests/test_dijkstra_kernel.py`` / ``tests/test_mvt_rings.py`` fail, so CI notices.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-KERNELS = {"baoshan_gis.analysis._dijkstra": "baoshan_gis/analysis/_dijkstra.pyx"}
+KERNELS = {
+    "baoshan_gis.analysis._dijkstra": "baoshan_gis/analysis/_dijkstra.pyx",
+    "baoshan_gis.tiles._mvt_rings": "baoshan_gis/tiles/_mvt_rings.pyx",
+}
 
 
 class CythonKernels(BuildHookInterface):  # type: ignore[misc]
@@ -31,8 +34,9 @@ class CythonKernels(BuildHookInterface):  # type: ignore[misc]
         try:
             built = self._compile()
         except Exception as exc:  # no compiler or headers: the scipy fallback still works
-            print(f"warning: the compiled Dijkstra kernel was not built ({exc}); network reach "
-                  "falls back to scipy's dijkstra", file=sys.stderr)
+            print(f"warning: the compiled kernels were not built ({exc}); network reach and "
+                  "polygon tiles fall back to scipy and Python (same results, slower)",
+                  file=sys.stderr)
             return
         finally:
             os.chdir(cwd)

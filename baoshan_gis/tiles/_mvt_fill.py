@@ -10,7 +10,8 @@ later one costs. The steps are
   (small one-ring polygons strictly inside the buffered tile whose vertices all lie farther than
   the tolerance from every chord: :mod:`baoshan_gis.tiles._mvt_whole`), taken as they are;
 * the command streams: polygons of one ring (most features of a tile) take their coordinates
-  from one ``shapely.get_coordinates`` call and are encoded with numpy for large tiles
+  from one ``shapely.get_coordinates`` call and are encoded by the compiled encoder
+  (``_mvt_rings.pyx``) or, where it was not built, with numpy for large tiles
   (:func:`_simple_rings_np`) or in plain Python for small ones (:func:`_simple_ring`), where
   numpy's per-call overhead would dominate; multipolygons, polygons with holes and collections
   take the general scalar path of :mod:`baoshan_gis.tiles._mvt_encode`.
@@ -42,6 +43,11 @@ from baoshan_gis.tiles._mvt_encode import (
 )
 from baoshan_gis.tiles._mvt_whole import pick_whole
 from baoshan_gis.tiles.grid import buffered_tile_box
+
+try:  # compiled at install (hatch_build.py); the Python encoders below write the same bytes
+    from baoshan_gis.tiles._mvt_rings import ring_streams as _compiled_rings
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _compiled_rings = None  # type: ignore[assignment]
 
 #: From this many one-ring polygons in a tile :func:`_simple_rings_split` is used, from
 #: ``NUMPY_MIN_RINGS`` :func:`_simple_rings_np`, below both :func:`_simple_ring` per ring
@@ -289,6 +295,19 @@ def assemble(name: str, feats: list[tuple[int, bytes]], attributes: Any, extent:
 def _one_ring_streams(xy: np.ndarray, n: np.ndarray, extent: int, origin: tuple[float, float],
                       scale: float) -> list[bytes | None]:
     """Command bytes of one-ring polygons from their coordinates ``xy`` (``n`` per ring)."""
+    if _compiled_rings is not None:
+        try:
+            return _compiled_rings(np.ascontiguousarray(xy, dtype=np.float64),
+                                   np.ascontiguousarray(n, dtype=np.int64),
+                                   float(origin[0]), float(origin[1]), float(scale), extent)
+        except OverflowError:  # coordinates far outside the tile: the exact Python paths
+            pass
+    return _one_ring_streams_py(xy, n, extent, origin, scale)
+
+
+def _one_ring_streams_py(xy: np.ndarray, n: np.ndarray, extent: int,
+                         origin: tuple[float, float], scale: float) -> list[bytes | None]:
+    """:func:`_one_ring_streams` in Python and numpy (the compiled encoder's reference)."""
     count = len(n)
     if count < SPLIT_MIN_RINGS:
         # few rings: Python's round (half to even, as np.rint) beats numpy's call overhead
