@@ -15,7 +15,10 @@ three edges per node) a 4-ary heap with lazy deletion does the same work in abou
 0.9 ms against 1.9 ms for the 13,700 nodes within 1,200 m of 40 facilities on the 50,000-node
 graph of ``benchmarks/bench_network.py`` (best of 7 x 20 calls, 2 cores). A binary heap was no
 faster than scipy (1.7 ms), an 8-ary one was slower than the 4-ary (1.0 ms), and packing each
-edge's target and length together was slower too.
+edge's target and length together was slower too. The search is bound by memory on a graph not
+yet in the CPU caches (the first query after a build): prefetching the row of the next node to
+settle, and the row pointer of each node pushed, took the first search in a fresh process from
+1.77 to 1.41 ms and later ones from 1.07 to 0.85 ms (medians of 8 processes).
 
 Edge weights must be positive (the caller's CSR has zero lengths made tiny, as csgraph needs).
 """
@@ -24,6 +27,17 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
+
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define BSG_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define BSG_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void BSG_PREFETCH(const void *p) nogil
 
 ctypedef fused index_t:
     int32_t
@@ -161,6 +175,9 @@ def bounded_multi_source(const index_t[::1] indptr, const index_t[::1] indices,
             heap_pop(&h, &d, &u)
             if d > dist[u]:  # a stale entry: u was settled nearer already
                 continue
+            if h.size > 0:  # the next node to settle: fetch its row while this one is scanned
+                BSG_PREFETCH(&indices[indptr[h.e[0].node]])
+                BSG_PREFETCH(&data[indptr[h.e[0].node]])
             e_end = indptr[u + 1]
             for e in range(indptr[u], e_end):
                 v = indices[e]
@@ -168,6 +185,7 @@ def bounded_multi_source(const index_t[::1] indptr, const index_t[::1] indices,
                 if nd < dist[v] and nd <= limit:
                     dist[v] = nd
                     src[v] = src[u]
+                    BSG_PREFETCH(&indptr[v])  # read when v is settled
                     if heap_push(&h, nd, v) != 0:
                         failed = 1
                         break
