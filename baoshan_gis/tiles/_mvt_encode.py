@@ -520,7 +520,14 @@ def encode_layer_small(
     """The scalar twin of :func:`encode_layer_fast` for tiles with few coordinates."""
     gtype = {"point": _POINT, "line": _LINE}.get(kind, _POLYGON)
     streams = _scalar_streams(geoms, kind, extent, origin, scale)
-    feats = [(row, ints) for row, ints in zip(rows.tolist(), streams, strict=True) if ints]
+    feats = [(row, _packed(ints)) for row, ints in zip(rows.tolist(), streams, strict=True)
+             if ints]
+    return assemble_tile(name, gtype, feats, attributes, extent)
+
+
+def assemble_tile(name: str, gtype: int, feats: list[tuple[int, bytes]],
+                   attributes: AttributeTable, extent: int) -> bytes:
+    """One-layer tile from ``(row, geometry command bytes)`` pairs, in the given order."""
     if not feats:
         return b""
     row_tags = attributes.row_tags
@@ -528,15 +535,14 @@ def encode_layer_small(
     used_v = sorted({v for r, _ in feats for _, v in row_tags[r]})
     lk = {k: i for i, k in enumerate(used_k)}
     lv = {v: i for i, v in enumerate(used_v)}
-    parts = [_field_bytes(0x0A, name.encode("utf-8"))]
     type_bytes = bytes([0x18, gtype])
-    for row, ints in feats:
-        body = b"\x08" + _uvarint(row + 1)
+    parts = [_field_bytes(0x0A, name.encode("utf-8"))]
+    for row, geom in feats:
         pairs = row_tags[row]
-        if pairs:
-            body += _field_bytes(0x12, _packed([i for k, v in pairs for i in (lk[k], lv[v])]))
-        body += type_bytes + _field_bytes(0x22, _packed(ints))
-        parts.append(_field_bytes(0x12, body))
+        tags = _packed([i for k, v in pairs for i in (lk[k], lv[v])]) if pairs else b""
+        body = b"".join((b"\x08", _uv(row + 1), b"\x12" + _uv(len(tags)) + tags if tags else b"",
+                         type_bytes, b"\x22", _uv(len(geom)), geom))
+        parts.append(b"\x12" + _uv(len(body)) + body)
     key_msgs, value_msgs = attributes.key_list, attributes.value_list
     parts.append(b"".join([key_msgs[k] for k in used_k]))
     parts.append(b"".join([value_msgs[v] for v in used_v]))

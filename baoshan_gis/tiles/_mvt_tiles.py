@@ -20,7 +20,6 @@ from baoshan_gis.tiles._mvt_encode import (
     _POLYGON,
     _PY_ASSEMBLY_MAX,
     SMALL_TILE_COORDS,
-    AttributeTable,
     _assemble_np,
     _field_bytes,
     _packed,
@@ -31,36 +30,12 @@ from baoshan_gis.tiles._mvt_encode import (
     _uvarint,
     _zigzag,
     _zz,
+    assemble_tile,
 )
 
 
 def _unzz(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
-
-
-def _assemble_tile(name: str, gtype: int, feats: list[tuple[int, bytes]],
-                   attributes: AttributeTable, extent: int) -> bytes:
-    """One-layer tile from ``(row, geometry command bytes)`` pairs, in the given order."""
-    if not feats:
-        return b""
-    row_tags = attributes.row_tags
-    used_k = sorted({k for r, _ in feats for k, _ in row_tags[r]})
-    used_v = sorted({v for r, _ in feats for _, v in row_tags[r]})
-    lk = {k: i for i, k in enumerate(used_k)}
-    lv = {v: i for i, v in enumerate(used_v)}
-    type_bytes = bytes([0x18, gtype])
-    parts = [_field_bytes(0x0A, name.encode("utf-8"))]
-    for row, geom in feats:
-        pairs = row_tags[row]
-        tags = _packed([i for k, v in pairs for i in (lk[k], lv[v])]) if pairs else b""
-        body = b"".join((b"\x08", _uv(row + 1), b"\x12" + _uv(len(tags)) + tags if tags else b"",
-                         type_bytes, b"\x22", _uv(len(geom)), geom))
-        parts.append(b"\x12" + _uv(len(body)) + body)
-    key_msgs, value_msgs = attributes.key_list, attributes.value_list
-    parts.append(b"".join([key_msgs[k] for k in used_k]))
-    parts.append(b"".join([value_msgs[v] for v in used_v]))
-    parts.append(b"\x28" + _uvarint(extent) + b"\x78\x02")
-    return _field_bytes(0x1A, b"".join(parts))
 
 
 def zoom_streams(source: Any, z: int, rows: list[int], *, extent: int) -> dict[int, Any]:
@@ -142,7 +117,7 @@ def encode_paths_tile(source: Any, tile: Any, *, extent: int, buffer: int, featu
                     geoms_by_row[r] = _packed(ints)
     gtype = _POLYGON if source.kind == "fill" else _LINE
     feats = [(r, geoms_by_row[r]) for r in rows if r in geoms_by_row]
-    return _assemble_tile(source.name, gtype, feats, source.attributes, extent)
+    return assemble_tile(source.name, gtype, feats, source.attributes, extent)
 
 
 def encode_points_tile(source: Any, tile: Any, *, extent: int, buffer: int, feature_cap: int
@@ -168,7 +143,7 @@ def encode_points_tile(source: Any, tile: Any, *, extent: int, buffer: int, feat
             dx = round((x - minx) * scale)
             dy = extent - round((y - miny) * scale)
             feats.append((r, b"\x09" + _uv((dx << 1) ^ (dx >> 63)) + _uv((dy << 1) ^ (dy >> 63))))
-        return _assemble_tile(source.name, _POINT, feats, source.attributes, extent)
+        return assemble_tile(source.name, _POINT, feats, source.attributes, extent)
     c = source.point_xy[idx]
     gx = np.round((c[:, 0] - minx) * scale).astype(np.int64)
     gy = extent - np.round((c[:, 1] - miny) * scale).astype(np.int64)
