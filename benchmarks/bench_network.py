@@ -45,7 +45,7 @@ import numpy as np
 
 METHODS = ("baoshan_gis", "nx_multi_source", "osmnx_ego_graph", "pandana")
 #: Not anchors: the bare searches, timed the same way, to show the floor. ``kernel``: the compiled
-#: ``bounded_multi_source(indptr, indices, data, starts, limit)`` under ``reachable_nodes``;
+#: ``SearchSpace.reached(indptr, indices, data, starts, limit)`` under ``reachable_nodes``;
 #: ``scipy_min_only``: ``dijkstra(csr, indices=starts, min_only=True, limit=...,
 #: return_predecessors=True)`` on the pre-built CSR and the pre-snapped start nodes;
 #: ``scipy_super_source``: one extra CSR row (a virtual source with near-zero edges to the start
@@ -116,18 +116,17 @@ def _setup(
                 x=a["x"], y=a["y"], u=a["u"], v=a["v"], length=a["length"], crs="EPSG:32651"
             )
             state["csr"] = g.csr()
+            state["space"] = g._space  # the compiled search's buffers, made with the CSR
             state["starts"] = np.unique(fnodes).astype(np.int32)
             state["starts64"] = state["starts"].astype(np.int64)
 
         if method == "kernel":
-            from baoshan_gis.analysis._dijkstra import bounded_multi_source
-
             def query() -> Any:
                 m = state["csr"]
-                dist, _origin = bounded_multi_source(
+                nodes, _dist, _origin = state["space"].reached(
                     m.indptr, m.indices, m.data, state["starts64"], limit
                 )
-                return np.flatnonzero(np.isfinite(dist))
+                return nodes
         elif method == "scipy_min_only":
 
             def query() -> Any:

@@ -9,13 +9,17 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from baoshan_gis.analysis import StreetGraph, network, reachable_nodes
-from baoshan_gis.analysis._dijkstra import NOT_REACHED, bounded_multi_source
+from baoshan_gis.analysis._dijkstra import NOT_REACHED, SearchSpace, bounded_multi_source
 
 
 def test_the_compiled_kernel_is_what_network_reach_uses() -> None:
     # hatch_build.py compiles it at install; without a compiler the scipy fallback would be used
     # silently, and every speed figure in benchmarks/README.md would be wrong
-    assert network._compiled_search is bounded_multi_source
+    assert network._CompiledSpace is SearchSpace
+    g = StreetGraph.from_arrays(x=[0.0, 1.0], y=[0.0, 0.0], u=[0], v=[1], length=[1.0],
+                                crs="EPSG:32651")
+    g.csr()
+    assert isinstance(g._space, SearchSpace) and g._space.n == 2
 
 
 def _random_graph(rng: np.random.Generator, n: int, m: int, directed: bool) -> sp.csr_matrix:
@@ -98,7 +102,7 @@ def test_reachable_nodes_is_the_same_with_the_scipy_fallback(
                            geometry=gpd.points_from_xy(x[pick] + 3, y[pick] - 3), crs="EPSG:32651",
                            index=[10, 11, 12, 13, 14, 15])
     compiled = reachable_nodes(g, fac, distance=600)
-    monkeypatch.setattr(network, "_compiled_search", None)
+    monkeypatch.setattr(network, "_CompiledSpace", None)
     fallback = reachable_nodes(g, fac, distance=600)
     assert len(compiled) > 100
     assert compiled.index.equals(fallback.index)
@@ -106,3 +110,78 @@ def test_reachable_nodes_is_the_same_with_the_scipy_fallback(
     assert got.tobytes() == want.tobytes()
     assert compiled["facility"].tolist() == fallback["facility"].tolist()
     assert set(compiled["facility"]) <= {10, 11, 12, 13, 14, 15}
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_a_kept_search_space_gives_the_full_search_at_its_reached_nodes(directed: bool) -> None:
+    # one space reused for many searches: a wrong reset would leak one search into the next
+    rng = np.random.default_rng(11)
+    n = 2_500
+    a = _random_graph(rng, n, 6_000, directed)
+    space = SearchSpace(n)
+    for _ in range(25):
+        starts = np.unique(rng.choice(n, int(rng.integers(1, 25)), replace=False)).astype(np.int64)
+        limit = float(rng.choice([0.0, 40.0, 300.0, np.inf]))
+        dist, origin = bounded_multi_source(a.indptr, a.indices, a.data, starts, limit)
+        nodes, d, o = space.reached(a.indptr, a.indices, a.data, starts, limit)
+        want = np.flatnonzero(np.isfinite(dist))
+        assert np.array_equal(nodes, want)  # ascending, exactly the reached nodes
+        assert d.tobytes() == dist[want].tobytes()
+        assert np.array_equal(o, origin[want])
+
+
+def test_a_search_space_fits_one_graph_size() -> None:
+    a = sp.csr_matrix(([1.0], ([0], [1])), shape=(2, 2))
+    with pytest.raises(ValueError, match="for 3 nodes, the graph has 2"):
+        SearchSpace(3).reached(a.indptr, a.indices, a.data, np.array([0], dtype=np.int64), 1.0)
+    with pytest.raises(ValueError, match="outside the graph's 2 nodes"):
+        SearchSpace(2).reached(a.indptr, a.indices, a.data, np.array([5], dtype=np.int64), 1.0)
+    nodes, d, o = SearchSpace(2).reached(a.indptr, a.indices, a.data,
+                                         np.array([1], dtype=np.int64), 1.0)
+    assert nodes.tolist() == [1] and d.tolist() == [0.0] and o.tolist() == [0]
+
+
+def _grid_graph(side: int, seed: int) -> tuple[StreetGraph, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ii, jj = np.meshgrid(np.arange(side), np.arange(side))
+    x = 330_000 + ii.ravel() * 80.0 + rng.uniform(-15, 15, side * side)
+    y = 3_465_000 + jj.ravel() * 80.0 + rng.uniform(-15, 15, side * side)
+    idx = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    length = np.hypot(x[u] - x[v], y[u] - y[v]) * rng.uniform(1.0, 1.15, len(u))
+    return StreetGraph.from_arrays(x=x, y=y, u=u, v=v, length=length, crs="EPSG:32651"), x, y
+
+
+def test_threads_searching_one_graph_get_their_own_answers() -> None:
+    # the service answers requests from a thread pool on one cached graph: a search that finds
+    # the graph's space busy must not share it
+    from concurrent.futures import ThreadPoolExecutor
+
+    g, x, y = _grid_graph(60, 5)
+    rng = np.random.default_rng(6)
+    layers = []
+    for _ in range(16):
+        pick = rng.choice(len(x), int(rng.integers(1, 8)), replace=False)
+        layers.append(gpd.GeoDataFrame(geometry=gpd.points_from_xy(x[pick], y[pick]),
+                                       crs="EPSG:32651"))
+    alone = [reachable_nodes(g, f, distance=700) for f in layers]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            together = list(pool.map(lambda f: reachable_nodes(g, f, distance=700), layers))
+            for got, want in zip(together, alone, strict=True):
+                assert got.index.equals(want.index)
+                assert got["distance_m"].to_numpy().tobytes() == \
+                    want["distance_m"].to_numpy().tobytes()
+
+
+def test_a_graph_pickles_without_its_caches() -> None:
+    import pickle
+
+    g, x, y = _grid_graph(20, 7)
+    fac = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x[:3], y[:3]), crs="EPSG:32651")
+    before = reachable_nodes(g, fac, distance=500)
+    copy = pickle.loads(pickle.dumps(g))
+    assert copy._space is None and copy._csr is None
+    after = reachable_nodes(copy, fac, distance=500)
+    assert after.equals(before)

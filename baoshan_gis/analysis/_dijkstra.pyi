@@ -7,3 +7,11 @@ NOT_REACHED: int
 def bounded_multi_source(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: float
 ) -> tuple[np.ndarray, np.ndarray]: ...
+
+class SearchSpace:
+    n: int
+    def __init__(self, n: int) -> None: ...
+    def reached(
+        self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, starts: np.ndarray,
+        limit: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...

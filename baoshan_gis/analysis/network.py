@@ -17,8 +17,9 @@ buffered by ``edge_buffer`` metres.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,9 @@ from pyproj import CRS
 from baoshan_gis._errors import AnalysisError, CRSError
 
 try:  # the compiled search (hatch_build.py builds it at install); scipy's gives the same results
-    from baoshan_gis.analysis._dijkstra import bounded_multi_source as _compiled_search
+    from baoshan_gis.analysis._dijkstra import SearchSpace as _CompiledSpace
 except ImportError:  # pragma: no cover - installed without a C compiler
-    _compiled_search = None  # type: ignore[assignment]
+    _CompiledSpace = None  # type: ignore[assignment,misc]
 from baoshan_gis.analysis._validate import (
     EmptyLayerWarning,
     metric_crs,
@@ -81,6 +82,18 @@ class StreetGraph:
     geometry: np.ndarray | None = None
     _csr: Any = None
     _tree: Any = None
+    _space: Any = None
+    _space_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                        compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the caches (and the lock) are rebuilt on use, not pickled
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_csr", "_tree", "_space", "_space_lock")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _csr=None, _tree=None, _space=None,
+                             _space_lock=threading.Lock())
 
     @property
     def n_nodes(self) -> int:
@@ -126,7 +139,10 @@ class StreetGraph:
 
     def csr(self) -> Any:
         """The sparse adjacency matrix, cached (symmetric for undirected graphs, so one search
-        needs no conversion; shortest parallel edge kept; zero lengths made tiny)."""
+        needs no conversion; shortest parallel edge kept; zero lengths made tiny).
+
+        Built with it: the compiled search's node-sized buffers, kept on the graph between
+        searches (each search resets only what it touched)."""
         if self._csr is None:
             from scipy.sparse import csr_matrix
 
@@ -140,6 +156,8 @@ class StreetGraph:
             first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
             n = self.n_nodes
             self._csr = csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
+            if _CompiledSpace is not None:
+                self._space = _CompiledSpace(n)
         return self._csr
 
     def kdtree(self) -> Any:
@@ -438,22 +456,21 @@ def reachable_nodes(
         empty = np.empty(0, dtype=np.int64)
         return pd.DataFrame({"node_id": g.node_ids[empty], "distance_m": np.empty(0),
                              "facility": np.empty(0, dtype=object)}, index=empty)
-    dist, origin, start_labels = found
-    reached = np.flatnonzero(np.isfinite(dist))
-    facility = start_labels[origin[reached]]  # labels only for the reached nodes
+    reached, dist, origin, start_labels = found
     # fresh arrays: no copy needed
-    return pd.DataFrame({"node_id": g.node_ids[reached], "distance_m": dist[reached],
-                         "facility": facility}, index=pd.Index(reached, copy=False), copy=False)
+    return pd.DataFrame({"node_id": g.node_ids[reached], "distance_m": dist,
+                         "facility": start_labels[origin]},
+                        index=pd.Index(reached, copy=False), copy=False)
 
 
 def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """ONE bounded multi-source Dijkstra from the facilities' nodes.
 
-    Returns ``(dist, origin, start_labels)``: every node's distance to its nearest facility (inf
-    beyond ``limit``), the position of the start node it was reached from in the sorted unique
-    start nodes (-1 if not reached), and the index label of the first facility on each start
-    node; None for an empty facility layer.
+    Returns ``(reached, dist, origin, start_labels)``: the positions of the nodes within
+    ``limit`` of a facility (ascending), the distance of each to its nearest facility, the
+    position of the start node it was reached from in the sorted unique start nodes, and the
+    index label of the first facility on each start node; None for an empty facility layer.
     """
     points = _facility_xy(facilities, g.crs)
     if points is None:
@@ -468,28 +485,39 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
     starts, first = np.unique(nodes, return_index=True)
     # the matrix is already symmetric for undirected graphs
     m = g.csr()
-    if _compiled_search is not None:
-        dist, origin = _compiled_search(m.indptr, m.indices, m.data, starts, limit)
+    if _CompiledSpace is not None:
+        if g._space is not None and g._space_lock.acquire(blocking=False):
+            try:
+                reached, dist, origin = g._space.reached(m.indptr, m.indices, m.data, starts,
+                                                         limit)
+            finally:
+                g._space_lock.release()
+        else:  # another thread is searching this graph: a space of its own, not a wait
+            space = _CompiledSpace(g.n_nodes)
+            reached, dist, origin = space.reached(m.indptr, m.indices, m.data, starts, limit)
     else:
         from scipy.sparse.csgraph import dijkstra
 
-        dist, _pred, sources = dijkstra(m, directed=True, indices=starts, min_only=True,
+        full, _pred, sources = dijkstra(m, directed=True, indices=starts, min_only=True,
                                         limit=limit, return_predecessors=True)
-        origin = np.where(sources >= 0, np.searchsorted(starts, sources), -1)  # starts is sorted
+        reached = np.flatnonzero(np.isfinite(full))
+        dist = full[reached]
+        origin = np.searchsorted(starts, sources[reached])  # starts is sorted
     # object labels (Python ints for an integer index), as the result's facility column always had
     labels = facilities.index.to_numpy()[rows[first]].astype(object)
-    return dist, origin, labels
+    return reached, dist, origin, labels
 
 
-def _node_labels(g: StreetGraph, found: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+def _node_labels(g: StreetGraph,
+                 found: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Every node's distance and nearest facility label (None where not reached)."""
+    """Every node's distance (inf where not reached) and nearest facility label (None)."""
+    dist = np.full(g.n_nodes, np.inf)
     labels = np.full(g.n_nodes, None, dtype=object)
-    if found is None:
-        return np.full(g.n_nodes, np.inf), labels
-    dist, origin, start_labels = found
-    ok = np.flatnonzero(origin >= 0)
-    labels[ok] = start_labels[origin[ok]]
+    if found is not None:
+        reached, d, origin, start_labels = found
+        dist[reached] = d
+        labels[reached] = start_labels[origin]
     return dist, labels
 
 
