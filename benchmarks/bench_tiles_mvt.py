@@ -1,4 +1,5 @@
-"""MVT tiles of carriers (points) and zones (polygons), cold, no HTTP: baoshan-gis vs PostGIS.
+"""MVT tiles of carriers (points), zones (polygons) and streets (lines), cold, no HTTP: baoshan-gis
+vs PostGIS.
 
 The anchor is PostGIS ``ST_AsMVT(ST_AsMVTGeom(...))`` — the engine behind Martin and
 pg_tileserv — on a throw-away cluster that this script creates in a temporary folder
@@ -33,8 +34,9 @@ zoom: median tiles/s and spread (min-max) per side, the ratio of the medians and
 the per-round ratios. Tile contents are checked on a sample from round 1: decoded with
 ``mapbox_vector_tile``, both sides must hold the same feature count and the same feature ids.
 
-Data: 2,000 points placed at random (seeded) inside the district outline and the 1 km grid cells
-clipped to the outline (about 320 polygons) — synthetic, to time the encoders only.
+Data: 2,000 points placed at random (seeded) inside the district outline, the 1 km grid cells
+clipped to the outline (about 320 polygons), and (``--layers streets``) a 250 m grid of street
+lines clipped to it, a jittered vertex every 25 m — synthetic, to time the encoders only.
 
     apt-get install -y postgresql postgresql-15-postgis-3
     pip install "psycopg[binary]"        # the anchor's driver, for this benchmark only
@@ -95,7 +97,24 @@ def make_layers(district: Path, n_points: int = 2000):  # type: ignore[no-untype
          "category": "grid", "status": "existing", "geometry_quality": "schematic",
          "accuracy_m": 0.0},
         geometry=clipped, crs=32651).to_crs(4326)
-    return {"carriers": carriers, "zones": zones}
+    # streets: a 250 m grid of lines across the district, clipped to it, with a jittered vertex
+    # every 25 m (so simplification has work at low zooms): road-like lines for the line encoder
+    step = 250.0
+    lines = [shapely.linestrings([(x, miny), (x, maxy)]) for x in np.arange(minx, maxx, step)]
+    lines += [shapely.linestrings([(minx, y), (maxx, y)]) for y in np.arange(miny, maxy, step)]
+    dense = shapely.segmentize(np.array(lines), 25.0)
+    coords = shapely.get_coordinates(dense)
+    jittered = shapely.set_coordinates(dense, coords + rng.uniform(-6, 6, coords.shape))
+    streets_geom = shapely.intersection(jittered, poly)
+    streets_geom = streets_geom[~shapely.is_empty(streets_geom)
+                                & (shapely.length(streets_geom) > 1)]
+    n = len(streets_geom)
+    streets = gpd.GeoDataFrame(
+        {"name_zh": [f"路{i}" for i in range(n)], "name_en": [f"street {i}" for i in range(n)],
+         "category": "street", "status": "existing", "geometry_quality": "schematic",
+         "accuracy_m": 0.0},
+        geometry=streets_geom, crs=32651).to_crs(4326)
+    return {"carriers": carriers, "zones": zones, "streets": streets}
 
 
 @contextlib.contextmanager
@@ -356,7 +375,8 @@ def main() -> None:
     ap.add_argument("--district", type=Path, default=DEFAULT_DISTRICT)
     ap.add_argument("--zooms", default="10-16")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--layers", nargs="+", default=["carriers", "zones"])
+    ap.add_argument("--layers", nargs="+", default=["carriers", "zones"],
+                    choices=["carriers", "zones", "streets"])
     ap.add_argument("--sample", type=int, default=400, help="tiles decoded and compared")
     ap.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     ap.add_argument("--layer", help=argparse.SUPPRESS)
@@ -376,7 +396,8 @@ def main() -> None:
     layers = make_layers(args.district)
     _BOUNDS = tuple(float(v) for v in layers["zones"].total_bounds)  # type: ignore[assignment]
     tiles = _tiles(args.zooms)
-    print(f"{len(layers['carriers'])} points, {len(layers['zones'])} polygons, {len(tiles)} "
+    print(f"{len(layers['carriers'])} points, {len(layers['zones'])} polygons, "
+          f"{len(layers['streets'])} street lines, {len(tiles)} "
           f"tiles z{args.zooms}; {args.rounds} rounds, fresh process per side, layer and round; "
           f"{load_info()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_mvt_") as tmp, postgis_cluster() as dsn:
