@@ -30,11 +30,6 @@ import shapely
 from pyproj import CRS
 
 from baoshan_gis._errors import AnalysisError, CRSError
-
-try:  # the compiled search (hatch_build.py builds it at install); scipy's gives the same results
-    from baoshan_gis.analysis._dijkstra import SearchSpace as _CompiledSpace
-except ImportError:  # pragma: no cover - installed without a C compiler
-    _CompiledSpace = None  # type: ignore[assignment,misc]
 from baoshan_gis.analysis._validate import (
     EmptyLayerWarning,
     metric_crs,
@@ -43,6 +38,11 @@ from baoshan_gis.analysis._validate import (
     to_metric,
     warn_if_empty,
 )
+
+try:  # the compiled search (hatch_build.py builds it at install); scipy's gives the same results
+    from baoshan_gis.analysis._dijkstra import SearchSpace as _CompiledSpace
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _CompiledSpace = None  # type: ignore[assignment,misc]
 
 #: Default walking speed, km/h (15 minutes = 1,200 m).
 WALK_SPEED_KMH: float = 4.8
@@ -159,6 +159,29 @@ class StreetGraph:
             if _CompiledSpace is not None:
                 self._space = _CompiledSpace(n)
         return self._csr
+
+    def reached_from(self, starts: np.ndarray, limit: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """ONE bounded multi-source search from the sorted unique node positions ``starts``.
+
+        Returns the positions of the nodes within ``limit`` (ascending), the distance of each to
+        its nearest start and that start's position in ``starts``.
+        """
+        m = self.csr()  # already symmetric for undirected graphs: searched as directed
+        if _CompiledSpace is None:
+            from scipy.sparse.csgraph import dijkstra
+
+            full, _pred, sources = dijkstra(m, directed=True, indices=starts, min_only=True,
+                                            limit=limit, return_predecessors=True)
+            reached = np.flatnonzero(np.isfinite(full))
+            return reached, full[reached], np.searchsorted(starts, sources[reached])
+        if self._space is not None and self._space_lock.acquire(blocking=False):
+            try:
+                return self._space.reached(m.indptr, m.indices, m.data, starts, limit)
+            finally:
+                self._space_lock.release()
+        # another thread is searching this graph: a space of its own, not a wait
+        return _CompiledSpace(self.n_nodes).reached(m.indptr, m.indices, m.data, starts, limit)
 
     def kdtree(self) -> Any:
         """A cached ``scipy.spatial.cKDTree`` of the node coordinates."""
@@ -483,26 +506,7 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
             "covers the facilities (and that both have the right CRS)"
         )
     starts, first = np.unique(nodes, return_index=True)
-    # the matrix is already symmetric for undirected graphs
-    m = g.csr()
-    if _CompiledSpace is not None:
-        if g._space is not None and g._space_lock.acquire(blocking=False):
-            try:
-                reached, dist, origin = g._space.reached(m.indptr, m.indices, m.data, starts,
-                                                         limit)
-            finally:
-                g._space_lock.release()
-        else:  # another thread is searching this graph: a space of its own, not a wait
-            space = _CompiledSpace(g.n_nodes)
-            reached, dist, origin = space.reached(m.indptr, m.indices, m.data, starts, limit)
-    else:
-        from scipy.sparse.csgraph import dijkstra
-
-        full, _pred, sources = dijkstra(m, directed=True, indices=starts, min_only=True,
-                                        limit=limit, return_predecessors=True)
-        reached = np.flatnonzero(np.isfinite(full))
-        dist = full[reached]
-        origin = np.searchsorted(starts, sources[reached])  # starts is sorted
+    reached, dist, origin = g.reached_from(starts, limit)
     # object labels (Python ints for an integer index), as the result's facility column always had
     labels = facilities.index.to_numpy()[rows[first]].astype(object)
     return reached, dist, origin, labels
