@@ -85,10 +85,8 @@ def test_bad_input_is_refused_with_a_reason() -> None:
         bounded_multi_source(a.indptr, a.indices, a.data[:0], np.array([0], dtype=np.int64), 1.0)
 
 
-def test_reachable_nodes_is_the_same_with_the_scipy_fallback(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(3)
-    side = 40
+def _grid_graph(side: int, seed: int) -> tuple[StreetGraph, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
     ii, jj = np.meshgrid(np.arange(side), np.arange(side))
     x = 330_000 + ii.ravel() * 80.0 + rng.uniform(-15, 15, side * side)
     y = 3_465_000 + jj.ravel() * 80.0 + rng.uniform(-15, 15, side * side)
@@ -96,8 +94,13 @@ def test_reachable_nodes_is_the_same_with_the_scipy_fallback(
     u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
     v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
     length = np.hypot(x[u] - x[v], y[u] - y[v]) * rng.uniform(1.0, 1.15, len(u))
-    g = StreetGraph.from_arrays(x=x, y=y, u=u, v=v, length=length, crs="EPSG:32651")
-    pick = rng.choice(side * side, 6, replace=False)
+    return StreetGraph.from_arrays(x=x, y=y, u=u, v=v, length=length, crs="EPSG:32651"), x, y
+
+
+def test_reachable_nodes_is_the_same_with_the_scipy_fallback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    g, x, y = _grid_graph(40, 3)
+    pick = np.random.default_rng(4).choice(len(x), 6, replace=False)
     fac = gpd.GeoDataFrame({"name": [f"f{i}" for i in range(6)]},
                            geometry=gpd.points_from_xy(x[pick] + 3, y[pick] - 3), crs="EPSG:32651",
                            index=[10, 11, 12, 13, 14, 15])
@@ -139,18 +142,6 @@ def test_a_search_space_fits_one_graph_size() -> None:
     nodes, d, o = SearchSpace(2).reached(a.indptr, a.indices, a.data,
                                          np.array([1], dtype=np.int64), 1.0)
     assert nodes.tolist() == [1] and d.tolist() == [0.0] and o.tolist() == [0]
-
-
-def _grid_graph(side: int, seed: int) -> tuple[StreetGraph, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    ii, jj = np.meshgrid(np.arange(side), np.arange(side))
-    x = 330_000 + ii.ravel() * 80.0 + rng.uniform(-15, 15, side * side)
-    y = 3_465_000 + jj.ravel() * 80.0 + rng.uniform(-15, 15, side * side)
-    idx = np.arange(side * side).reshape(side, side)
-    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
-    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
-    length = np.hypot(x[u] - x[v], y[u] - y[v]) * rng.uniform(1.0, 1.15, len(u))
-    return StreetGraph.from_arrays(x=x, y=y, u=u, v=v, length=length, crs="EPSG:32651"), x, y
 
 
 def test_threads_searching_one_graph_get_their_own_answers() -> None:
