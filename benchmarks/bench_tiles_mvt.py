@@ -66,6 +66,18 @@ from _service_common import DEFAULT_DISTRICT, free_port, load_info
 FIELDS = ("name_zh", "name_en", "category", "status", "geometry_quality", "accuracy_m")
 
 
+def _schematic_layer(geoms, zh: str, en: str, category: str):  # type: ignore[no-untyped-def]
+    """A generated layer (UTM 51N geometries) with the six attributes, in WGS84."""
+    import geopandas as gpd
+
+    n = len(geoms)
+    return gpd.GeoDataFrame(
+        {"name_zh": [f"{zh}{i}" for i in range(n)], "name_en": [f"{en} {i}" for i in range(n)],
+         "category": category, "status": "existing", "geometry_quality": "schematic",
+         "accuracy_m": 0.0},
+        geometry=geoms, crs=32651).to_crs(4326)
+
+
 def make_layers(district: Path, n_points: int = 2000):  # type: ignore[no-untyped-def]
     import geopandas as gpd
     import shapely
@@ -91,12 +103,7 @@ def make_layers(district: Path, n_points: int = 2000):  # type: ignore[no-untype
     cells = [shapely.box(x, y, x + 1000, y + 1000) for x in xs for y in ys]
     clipped = shapely.intersection(np.array(cells), poly)
     clipped = clipped[~shapely.is_empty(clipped) & (shapely.area(clipped) > 1)]
-    n = len(clipped)
-    zones = gpd.GeoDataFrame(
-        {"name_zh": [f"格{i}" for i in range(n)], "name_en": [f"cell {i}" for i in range(n)],
-         "category": "grid", "status": "existing", "geometry_quality": "schematic",
-         "accuracy_m": 0.0},
-        geometry=clipped, crs=32651).to_crs(4326)
+    zones = _schematic_layer(clipped, "格", "cell", "grid")
     # streets: a 250 m grid of lines across the district, clipped to it, with a jittered vertex
     # every 25 m (so simplification has work at low zooms): road-like lines for the line encoder
     step = 250.0
@@ -108,12 +115,7 @@ def make_layers(district: Path, n_points: int = 2000):  # type: ignore[no-untype
     streets_geom = shapely.intersection(jittered, poly)
     streets_geom = streets_geom[~shapely.is_empty(streets_geom)
                                 & (shapely.length(streets_geom) > 1)]
-    n = len(streets_geom)
-    streets = gpd.GeoDataFrame(
-        {"name_zh": [f"路{i}" for i in range(n)], "name_en": [f"street {i}" for i in range(n)],
-         "category": "street", "status": "existing", "geometry_quality": "schematic",
-         "accuracy_m": 0.0},
-        geometry=streets_geom, crs=32651).to_crs(4326)
+    streets = _schematic_layer(streets_geom, "路", "street", "street")
     return {"carriers": carriers, "zones": zones, "streets": streets}
 
 
