@@ -1,10 +1,12 @@
-"""Hatch build hook: compiles the project's Cython kernels (network search, MVT ring encoder).
+"""Hatch build hook: compiles the project's Cython kernels (network search, MVT ring and line
+encoders).
 
 It runs for wheels and editable installs (``pip install -e .``), builds the extension in place
 next to its ``.pyx`` (so an editable install imports it from the source tree) and, for a normal
 wheel, adds it to the wheel. Without a C compiler the build goes on with a warning: network reach
-then falls back to scipy's Dijkstra and polygon tiles to the Python ring encoders (same results,
-slower), and ``tests/test_dijkstra_kernel.py`` / ``tests/test_mvt_rings.py`` fail, so CI notices.
+then falls back to scipy's Dijkstra, and polygon and line tiles to GEOS and the Python encoders
+(same results, slower), and ``tests/test_dijkstra_kernel.py``, ``tests/test_mvt_rings.py`` and
+``tests/test_mvt_lines.py`` fail, so CI notices.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 KERNELS = {
     "baoshan_gis.analysis._dijkstra": "baoshan_gis/analysis/_dijkstra.pyx",
     "baoshan_gis.tiles._mvt_rings": "baoshan_gis/tiles/_mvt_rings.pyx",
+    "baoshan_gis.tiles._mvt_lines": "baoshan_gis/tiles/_mvt_lines.pyx",
 }
 
 
@@ -35,7 +38,8 @@ class CythonKernels(BuildHookInterface):  # type: ignore[misc]
             built = self._compile()
         except Exception as exc:  # no compiler or headers: the scipy fallback still works
             print(f"warning: the compiled kernels were not built ({exc}); network reach and "
-                  "polygon tiles fall back to scipy and Python (same results, slower)",
+                  "polygon and line tiles fall back to scipy, GEOS and Python (same results, "
+                  "slower)",
                   file=sys.stderr)
             return
         finally:

@@ -13,9 +13,10 @@ encoders' per-vertex and per-call costs were the largest part of a cold tile's t
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from libc.math cimport nearbyint
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
+
+from baoshan_gis.tiles._mvt_units cimport put_varint, snap_run, zigzag
 
 cdef enum:
     LIMIT = 1 << 20
@@ -26,20 +27,6 @@ cdef enum:
 #: sums cannot overflow 64 bits.
 MAX_UNITS = LIMIT
 MAX_RING = LONGEST
-
-
-cdef inline Py_ssize_t put_varint(unsigned char *out, uint64_t v) noexcept nogil:
-    cdef Py_ssize_t k = 0
-    while v >= 0x80:
-        out[k] = <unsigned char> ((v & 0x7F) | 0x80)
-        v >>= 7
-        k += 1
-    out[k] = <unsigned char> v
-    return k + 1
-
-
-cdef inline uint64_t zigzag(int64_t d) noexcept nogil:
-    return (<uint64_t> d << 1) ^ <uint64_t> (d >> 63)
 
 
 def ring_streams(const double[:, ::1] xy, const int64_t[::1] n, double ox, double oy,
@@ -70,31 +57,15 @@ def ring_streams(const double[:, ::1] xy, const int64_t[::1] n, double ox, doubl
         free(ky)
         free(buf)
         raise MemoryError()
-    cdef double fx, fy
-    cdef int64_t x, y, px = 0, py = 0, cx, cy, dx, dy, area2, t
-    cdef int overflow = 0
+    cdef int64_t x, y, cx, cy, dx, dy, area2, t
     out = [None] * count
     try:
         a = 0
         for i in range(count):
             k = n[i]
-            kept = 0
             with nogil:
-                for j in range(k):
-                    fx = nearbyint((xy[a + j, 0] - ox) * scale)
-                    fy = nearbyint((xy[a + j, 1] - oy) * scale)
-                    if not (-LIMIT < fx < LIMIT and -LIMIT < fy < LIMIT):
-                        overflow = 1
-                        break
-                    x = <int64_t> fx
-                    y = <int64_t> fy
-                    if kept == 0 or x != px or y != py:
-                        kx[kept] = x
-                        ky[kept] = y
-                        kept += 1
-                        px = x
-                        py = y
-            if overflow:
+                kept = snap_run(xy, a, k, NULL, ox, oy, scale, LIMIT, kx, ky)
+            if kept < 0:
                 raise OverflowError("ring coordinates too far outside the tile")
             a += k
             if kept >= 2 and kx[kept - 1] == kx[0] and ky[kept - 1] == ky[0]:

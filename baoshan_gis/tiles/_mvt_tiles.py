@@ -3,7 +3,9 @@
 :func:`encode_paths_tile` (lines; whole features encoded once per zoom by :func:`zoom_streams`
 and kept on the source) and :func:`encode_points_tile` (points, vectorised) build on the
 encoders of :mod:`baoshan_gis.tiles._mvt_encode`; polygons have their own path in
-:mod:`baoshan_gis.tiles._mvt_fill`.
+:mod:`baoshan_gis.tiles._mvt_fill`. Lines are simplified and encoded by the compiled
+``_mvt_lines.line_streams`` where it was built (:func:`compiled_line_bytes`), else by GEOS and
+the Python encoders: the same bytes.
 """
 
 from __future__ import annotations
@@ -33,9 +35,46 @@ from baoshan_gis.tiles._mvt_encode import (
     assemble_tile,
 )
 
+try:  # compiled at install (hatch_build.py); the GEOS + Python paths below give the same bytes
+    from baoshan_gis.tiles._mvt_lines import line_streams as _compiled_lines
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _compiled_lines = None  # type: ignore[assignment]
+
 
 def _unzz(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
+
+
+def _read_uvarint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = buf[pos]
+        value |= (b & 0x7F) << shift
+        pos += 1
+        if b < 0x80:
+            return value, pos
+        shift += 7
+
+
+def compiled_line_bytes(geoms: np.ndarray, origin: tuple[float, float], scale: float,
+                        extent: int, tolerance: float) -> list[bytes | None] | None:
+    """Command bytes of each line feature, simplified by ``tolerance`` first, from the compiled
+    encoder: the bytes of ``shapely.simplify(geoms, tolerance, preserve_topology=False)`` then
+    :func:`_scalar_streams` (tested). ``None`` when it cannot take them (not built, a part that
+    is a LinearRing or itself a collection, coordinates too far from the tile): use those then.
+    """
+    if _compiled_lines is None:
+        return None
+    parts, feat = shapely.get_parts(geoms, return_index=True)
+    types = shapely.get_type_id(parts)
+    if ((types != 1) & (types != 0)).any():
+        return None
+    if (types == 0).any():  # points left by a clip are not part of a line feature
+        parts, feat = parts[types == 1], feat[types == 1]
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    n = np.bincount(part, minlength=len(parts))
+    return _compiled_lines(coords, n, feat, len(geoms), origin[0], origin[1], scale, extent,
+                           tolerance)
 
 
 def zoom_streams(source: Any, z: int, rows: list[int], *, extent: int) -> dict[int, Any]:
@@ -50,14 +89,26 @@ def zoom_streams(source: Any, z: int, rows: list[int], *, extent: int) -> dict[i
 
     cache: dict[int, Any] = source.zoom_cache.setdefault((z, extent), {})
     missing = [r for r in rows if r not in cache]
-    if missing:
-        size = 2 * ORIGIN_SHIFT / (1 << z)
-        geoms = shapely.simplify(source.geoms[missing], size / extent,
-                                 preserve_topology=source.kind == "fill")
-        streams = _scalar_streams(geoms, source.kind, 0, (-ORIGIN_SHIFT, -ORIGIN_SHIFT),
-                                  extent / size)
-        for r, ints in zip(missing, streams, strict=True):
-            cache[r] = (_unzz(ints[1]), -_unzz(ints[2]), _packed(ints[3:])) if ints else None
+    if not missing:
+        return cache
+    size = 2 * ORIGIN_SHIFT / (1 << z)
+    origin = (-ORIGIN_SHIFT, -ORIGIN_SHIFT)
+    done = (compiled_line_bytes(source.geoms[missing], origin, extent / size, 0, size / extent)
+            if source.kind == "line" else None)
+    if done is not None:
+        for r, geom in zip(missing, done, strict=True):
+            if geom is None:
+                cache[r] = None
+                continue
+            zx, pos = _read_uvarint(geom, 1)  # after the MoveTo command
+            zy, pos = _read_uvarint(geom, pos)
+            cache[r] = (_unzz(zx), -_unzz(zy), geom[pos:])
+        return cache
+    geoms = shapely.simplify(source.geoms[missing], size / extent,
+                             preserve_topology=source.kind == "fill")
+    streams = _scalar_streams(geoms, source.kind, 0, origin, extent / size)
+    for r, ints in zip(missing, streams, strict=True):
+        cache[r] = (_unzz(ints[1]), -_unzz(ints[2]), _packed(ints[3:])) if ints else None
     return cache
 
 
@@ -97,9 +148,17 @@ def encode_paths_tile(source: Any, tile: Any, *, extent: int, buffer: int, featu
     if rows_cross:
         rows_x = np.asarray(rows_cross)
         clipped = shapely.clip_by_rect(source.geoms[rows_x], *box)
+        origin, scale = (minx, miny), extent / size
+        done = (compiled_line_bytes(clipped, origin, scale, extent, size / extent)
+                if source.kind == "line" else None)
+        if done is not None:
+            for r, geom in zip(rows_x.tolist(), done, strict=True):
+                if geom is not None:
+                    geoms_by_row[r] = geom
+            rows_cross = []
+    if rows_cross:
         clipped = shapely.simplify(clipped, size / extent,
                                    preserve_topology=source.kind == "fill")
-        origin, scale = (minx, miny), extent / size
         if int(shapely.get_num_coordinates(clipped).sum()) > SMALL_TILE_COORDS[source.kind]:
             stream, counts = _paths(clipped, extent, origin, scale,
                                     polygon=source.kind == "fill")
