@@ -283,6 +283,8 @@ def child(args: argparse.Namespace) -> None:
     res["tiles"] = {z: sum(1 for t in tiles if t.z == z) for z in cold}
     res["non_empty"] = {z: sum(1 for t, d in zip(tiles, data, strict=True) if t.z == z and d)
                         for z in cold}
+    res["bytes"] = {z: sum(len(d) for t, d in zip(tiles, data, strict=True) if t.z == z)
+                    for z in cold}
     res["load"] = os.getloadavg()[0]
     if args.save_tiles:
         with open(work / f"tiles_{args.child}_{name}.pkl", "wb") as fh:
@@ -370,6 +372,11 @@ def report(name: str, runs: dict[str, list[dict]]) -> None:
     print(f"{name}: baoshan-gis source build (project + index + attributes, once per process, "
           f"not in the pass): {_spread([r['build_s'] * 1e3 for r in ours], 0)} ms")
     print(f"{name}: load average in the children {_spread([r['load'] for r in ours + pg], 2)}")
+    # not the same work to the byte: PostGIS snaps to the grid and drops only collinear vertices,
+    # baoshan-gis also simplifies by one tile unit (Douglas-Peucker), as most tilers do
+    kb = [(z, ours[0]["bytes"][str(z)] / 1e3, pg[0]["bytes"][str(z)] / 1e3) for z in zooms]
+    sizes = ", ".join(f"z{z} {a:,.0f} / {b:,.0f}" for z, a, b in kb)
+    print(f"{name}: tile bytes per zoom, kB, baoshan-gis / PostGIS (round 1): {sizes}")
 
 
 def main() -> None:
