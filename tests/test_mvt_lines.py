@@ -29,7 +29,7 @@ def _lines(rng: np.random.Generator, count: int) -> np.ndarray:
     """Lines of every kind a clip hands over, and some it never does."""
     out = []
     for _ in range(count):
-        kind = int(rng.integers(0, 8))
+        kind = int(rng.integers(0, 9))
         k = int(rng.integers(2, 120))
         start = rng.uniform(-500, 4500, 2)
         if kind == 0:  # a wandering street, at one of three vertex spacings
@@ -49,7 +49,10 @@ def _lines(rng: np.random.Generator, count: int) -> np.ndarray:
             c = rng.integers(-50, 50, (k, 2)) + 0.5
         elif kind == 6:  # a tiny line that snaps to one tile unit
             c = start + rng.uniform(0, 0.4, (k, 2))
-        else:  # a multi-part line
+        elif kind == 7:  # small whole numbers: equal distances (the first farthest one wins) and
+            # vertices projecting exactly onto a chord's end (the nearest-end cases)
+            c = rng.integers(0, 12, (k, 2)).astype(float)
+        else:  # a multi-part line (kind 8)
             c = start + rng.normal(0, 10, (k + 4, 2)).cumsum(0)
             cut = int(rng.integers(2, k + 2))
             out.append(shapely.multilinestrings([shapely.linestrings(c[:cut]),
@@ -66,7 +69,7 @@ def test_same_bytes_as_geos_simplify_then_the_python_encoder(seed: int) -> None:
         geoms = _lines(rng, int(rng.integers(1, 40)))
         scale = float(rng.choice([1.0, 0.37, 2.5, 4096 / 39135.76]))
         origin = (float(rng.uniform(-10, 10)), float(rng.uniform(-10, 10)))
-        tol = float(rng.choice([0.0, 1 / scale, 0.5, 7.0]))
+        tol = float(rng.choice([0.0, 1 / scale, 0.5, 1.0, 2.0, 7.0]))
         ours = compiled_line_bytes(geoms, origin, scale, 4096, tol)
         assert ours == _reference(geoms, origin, scale, 4096, tol)
 

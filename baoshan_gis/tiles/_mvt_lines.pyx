@@ -43,29 +43,23 @@ cdef inline double point_distance(double px, double py, double ax, double ay) no
     return sqrt(dx * dx + dy * dy)
 
 
-cdef inline double segment_distance(double px, double py, double ax, double ay, double bx,
-                                    double by) noexcept nogil:
-    """GEOS's ``Distance::pointToSegment``, operation for operation."""
-    cdef double len2, r, s
-    if ax == bx and ay == by:
-        return point_distance(px, py, ax, ay)
-    len2 = (bx - ax) * (bx - ax) + (by - ay) * (by - ay)
-    r = ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / len2
-    if r <= 0.0:
-        return point_distance(px, py, ax, ay)
-    if r >= 1.0:
-        return point_distance(px, py, bx, by)
-    s = ((ay - py) * (bx - ax) - (ax - px) * (by - ay)) / len2
-    return fabs(s) * sqrt(len2)
-
-
 cdef void douglas_peucker(const double[:, ::1] xy, Py_ssize_t a, Py_ssize_t k, double tol,
                           unsigned char *use, Py_ssize_t *stack) noexcept nogil:
     """Mark in ``use`` (all 1 on entry) the vertices of ``xy[a:a + k]`` that GEOS's
     Douglas-Peucker keeps. Sections wait on ``stack`` (room for ``2 * k`` entries: the pending
-    sections never overlap, so there are fewer than ``k``)."""
+    sections never overlap, so there are fewer than ``k``).
+
+    The distance is GEOS's ``Distance::pointToSegment(p, A, B)``, operation for operation:
+    ``r = ((p - A) . (B - A)) / len2`` picks the nearest end (``r <= 0``: A, ``r >= 1``: B),
+    else ``fabs(((A.y - p.y)(B.x - A.x) - (A.x - p.x)(B.y - A.y)) / len2) * sqrt(len2)``. Two
+    shortcuts give the same doubles: ``sqrt(len2)`` is taken once per section, and ``r`` is not
+    divided out where its numerator lies so far inside ``(0, len2)`` that the quotient cannot
+    round to 0 or 1 (most vertices of a street).
+    """
     cdef Py_ssize_t top = 2, i, j, m, far
-    cdef double ax, ay, bx, by, d, dmax
+    cdef double ax, ay, bx, by, dx, dy, len2 = 0, root = 0, lo = 0, hi = 0, px, py, num, r
+    cdef double d, dmax
+    cdef bint point
     stack[0] = 0
     stack[1] = k - 1
     while top:
@@ -76,10 +70,30 @@ cdef void douglas_peucker(const double[:, ::1] xy, Py_ssize_t a, Py_ssize_t k, d
             continue
         ax, ay = xy[a + i, 0], xy[a + i, 1]
         bx, by = xy[a + j, 0], xy[a + j, 1]
+        dx = bx - ax
+        dy = by - ay
+        point = ax == bx and ay == by
+        if not point:
+            len2 = dx * dx + dy * dy
+            root = sqrt(len2)
+            lo = len2 * 1e-290
+            hi = len2 * 0.9999
         dmax = -1.0
         far = i
         for m in range(i + 1, j):
-            d = segment_distance(xy[a + m, 0], xy[a + m, 1], ax, ay, bx, by)
+            px = xy[a + m, 0]
+            py = xy[a + m, 1]
+            if point:
+                d = point_distance(px, py, ax, ay)
+            else:
+                num = (px - ax) * dx + (py - ay) * dy
+                r = 0.5 if lo < num < hi else num / len2
+                if r <= 0.0:
+                    d = point_distance(px, py, ax, ay)
+                elif r >= 1.0:
+                    d = point_distance(px, py, bx, by)
+                else:
+                    d = fabs(((ay - py) * dx - (ax - px) * dy) / len2) * root
             if d > dmax:
                 dmax = d
                 far = m
