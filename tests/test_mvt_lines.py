@@ -3,6 +3,8 @@ feature for feature, and line tiles must not change by using it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -155,3 +157,24 @@ def test_line_tiles_are_the_same_with_and_without_the_compiled_encoder(
     slow = [render_mvt(python, t) for t in tiles]
     assert sum(1 for b in fast if b) > 100
     assert fast == slow
+
+
+def test_real_osm_street_tiles_are_the_same_with_and_without_the_compiled_encoder(
+    built_gpkg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the default build's streets come from the offline OpenStreetMap extract: real lines with
+    # roundabouts, short links and shared nodes
+    import pyogrio
+
+    from baoshan_gis.tiles.grid import tiles_for_bounds
+    from baoshan_gis.tiles.mvt import render_mvt
+    from baoshan_gis.tiles.source import VectorSource
+
+    frame = pyogrio.read_dataframe(built_gpkg, layer="street_edges")
+    assert len(frame) > 500
+    tiles = tiles_for_bounds(tuple(frame.to_crs(4326).total_bounds), range(10, 17))
+    fast = [render_mvt(VectorSource.from_frame("s", frame), t) for t in tiles]
+    monkeypatch.setattr(_mvt_tiles, "_compiled_lines", None)
+    python = VectorSource.from_frame("s", frame)
+    assert sum(1 for b in fast if b) > 100
+    assert fast == [render_mvt(python, t) for t in tiles]
