@@ -1,12 +1,12 @@
-"""Hatch build hook: compiles the project's Cython kernels (network search, MVT ring and line
-encoders).
+"""Hatch build hook: compiles the project's Cython kernels (network search, MVT ring, line and
+feature-record encoders).
 
 It runs for wheels and editable installs (``pip install -e .``), builds the extension in place
 next to its ``.pyx`` (so an editable install imports it from the source tree) and, for a normal
 wheel, adds it to the wheel. Without a C compiler the build goes on with a warning: network reach
 then falls back to scipy's Dijkstra, and polygon and line tiles to GEOS and the Python encoders
 (same results, slower), and ``tests/test_dijkstra_kernel.py``, ``tests/test_mvt_rings.py`` and
-``tests/test_mvt_lines.py`` fail, so CI notices.
+``tests/test_mvt_lines.py`` / ``tests/test_mvt_records.py`` fail, so CI notices.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ KERNELS = {
     "baoshan_gis.analysis._dijkstra": "baoshan_gis/analysis/_dijkstra.pyx",
     "baoshan_gis.tiles._mvt_rings": "baoshan_gis/tiles/_mvt_rings.pyx",
     "baoshan_gis.tiles._mvt_lines": "baoshan_gis/tiles/_mvt_lines.pyx",
+    "baoshan_gis.tiles._mvt_records": "baoshan_gis/tiles/_mvt_records.pyx",
 }
 
 

@@ -28,6 +28,11 @@ from typing import Any
 import numpy as np
 import shapely
 
+try:  # compiled at install (hatch_build.py); assemble_tile's Python loop writes the same bytes
+    from baoshan_gis.tiles._mvt_records import feature_records as _compiled_records
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _compiled_records = None  # type: ignore[assignment]
+
 _MOVE_TO, _LINE_TO, _CLOSE = 1, 2, 7
 _CLOSE_CMD = (1 << 3) | _CLOSE
 _POINT, _LINE, _POLYGON = 1, 2, 3
@@ -525,11 +530,29 @@ def encode_layer_small(
     return assemble_tile(name, gtype, feats, attributes, extent)
 
 
+def layer_from_records(name: str, made: tuple[bytes, np.ndarray, np.ndarray],
+                       attributes: AttributeTable, extent: int) -> bytes:
+    """The one-layer tile around ``(records, used key ids, used value ids)`` of the compiled
+    record writer (``_mvt_records``)."""
+    records, used_keys, used_vals = made
+    key_list, value_list = attributes.key_list, attributes.value_list
+    return _field_bytes(0x1A, b"".join([
+        _field_bytes(0x0A, name.encode("utf-8")), records,
+        b"".join([key_list[k] for k in used_keys.tolist()]),
+        b"".join([value_list[v] for v in used_vals.tolist()]),
+        b"\x28" + _uvarint(extent) + b"\x78\x02"]))
+
+
 def assemble_tile(name: str, gtype: int, feats: list[tuple[int, bytes]],
                    attributes: AttributeTable, extent: int) -> bytes:
     """One-layer tile from ``(row, geometry command bytes)`` pairs, in the given order."""
     if not feats:
         return b""
+    if _compiled_records is not None:
+        rows = np.fromiter([r for r, _ in feats], dtype=np.int64, count=len(feats))
+        made = _compiled_records(rows, [g for _, g in feats], attributes.ptr,
+                                 attributes.tag_key, attributes.tag_val, gtype)
+        return layer_from_records(name, made, attributes, extent)
     row_tags = attributes.row_tags
     used_k = sorted({k for r, _ in feats for k, _ in row_tags[r]})
     used_v = sorted({v for r, _ in feats for _, v in row_tags[r]})

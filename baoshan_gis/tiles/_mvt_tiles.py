@@ -33,12 +33,15 @@ from baoshan_gis.tiles._mvt_encode import (
     _zigzag,
     _zz,
     assemble_tile,
+    layer_from_records,
 )
 
 try:  # compiled at install (hatch_build.py); the GEOS + Python paths below give the same bytes
     from baoshan_gis.tiles._mvt_lines import line_streams as _compiled_lines
+    from baoshan_gis.tiles._mvt_records import point_records as _compiled_points
 except ImportError:  # pragma: no cover - installed without a C compiler
     _compiled_lines = None  # type: ignore[assignment]
+    _compiled_points = None  # type: ignore[assignment]
 
 
 def _unzz(n: int) -> int:
@@ -194,6 +197,12 @@ def encode_points_tile(source: Any, tile: Any, *, extent: int, buffer: int, feat
         return b""
     idx = idx[:feature_cap]
     scale = extent / size
+    if _compiled_points is not None:
+        attrs = source.attributes
+        made = _compiled_points(np.asarray(idx, dtype=np.int64), source.point_xy, minx, miny,
+                                scale, extent, attrs.ptr, attrs.tag_key, attrs.tag_val)
+        if made is not None:
+            return layer_from_records(source.name, made, attrs, extent)
     if len(idx) <= _PY_ASSEMBLY_MAX:
         xy = source.point_list
         feats = []
