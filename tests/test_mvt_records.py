@@ -96,6 +96,9 @@ def test_point_tiles_are_the_same_with_and_without_the_compiled_writer(
     tiles = [t for t in tiles_for_bounds(src.bounds, range(8, 16)) if t.z < 14 or t.x % 5 == 0]
     fast = [render_mvt(src, t) for t in tiles]
     capped = [render_mvt(src, t, feature_cap=7) for t in tiles[:40]]
+    # the compiled path needs no per-row Python containers (memory and garbage-collector time
+    # for city-scale layers): they are made only when the Python path asks for them
+    assert "row_tags" not in vars(src.attributes) and "point_list" not in vars(src)
     monkeypatch.setattr(_mvt_tiles, "_compiled_points", None)
     monkeypatch.setattr(_mvt_encode, "_compiled_records", None)
     assert sum(1 for b in fast if b) > 100

@@ -21,6 +21,7 @@ simplified geometry (tested on points, multipoints, lines, polygons with holes, 
 from __future__ import annotations
 
 import struct
+from functools import cached_property
 from itertools import pairwise
 from operator import mul, sub
 from typing import Any
@@ -136,23 +137,38 @@ class AttributeTable:
         self.value_msgs = np.empty(len(self.value_list), dtype=object)
         self.value_msgs[:] = self.value_list
         self.ptr = np.asarray(ptr, dtype=np.int64)
-        #: ``(key id, value id)`` pairs of each row, for the scalar path.
-        self.row_tags: list[list[tuple[int, int]]] = [
-            list(zip(tk[a:b], tv[a:b], strict=True)) for a, b in pairwise(ptr)]
         self.tag_key = np.asarray(tk, dtype=np.int64)
         self.tag_val = np.asarray(tv, dtype=np.int64)
         #: For the polygon path (:mod:`baoshan_gis.tiles._mvt_fill`): every key entry of the
-        #: layer at once, each row's key ids and value ids, and each row's encoded feature id.
+        #: layer at once and each row's encoded feature id (its key and value ids: ``row_keys``,
+        #: ``row_vals``, made on first use, like ``row_tags``: per-row containers that a
+        #: layer's paths mostly do not need, and that cost the garbage collector).
         self.all_keys: bytes = b"".join(self.key_list)
-        self.row_keys: list[tuple[int, ...]] = [tuple(tk[a:b]) for a, b in pairwise(ptr)]
-        self.row_vals: list[tuple[int, ...]] = [tuple(tv[a:b]) for a, b in pairwise(ptr)]
         self.id_bytes: list[bytes] = [b"\x08" + _uvarint(r + 1) for r in range(len(properties))]
         #: Number of tag integers of each row, and its record head (id, then the tags field
         #: tag and length) for tiles whose key and value ids all take one byte.
-        self.tag_ints: list[int] = [2 * len(k) for k in self.row_keys]
+        self.tag_ints: list[int] = [2 * (b - a) for a, b in pairwise(ptr)]
         self.tag_head: list[bytes] = [
             i + (b"\x12" + _uvarint(n) if n else b"")
             for i, n in zip(self.id_bytes, self.tag_ints, strict=True)]
+
+    @cached_property
+    def row_tags(self) -> list[list[tuple[int, int]]]:
+        """``(key id, value id)`` pairs of each row, for the Python record loop."""
+        tk, tv = self.tag_key.tolist(), self.tag_val.tolist()
+        return [list(zip(tk[a:b], tv[a:b], strict=True)) for a, b in pairwise(self.ptr.tolist())]
+
+    @cached_property
+    def row_keys(self) -> list[tuple[int, ...]]:
+        """Key ids of each row (polygon path)."""
+        tk = self.tag_key.tolist()
+        return [tuple(tk[a:b]) for a, b in pairwise(self.ptr.tolist())]
+
+    @cached_property
+    def row_vals(self) -> list[tuple[int, ...]]:
+        """Value ids of each row (polygon path)."""
+        tv = self.tag_val.tolist()
+        return [tuple(tv[a:b]) for a, b in pairwise(self.ptr.tolist())]
 
     @staticmethod
     def _value(kind: str, v: Any) -> bytes:

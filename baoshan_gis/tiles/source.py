@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -94,11 +95,9 @@ class VectorSource:
             tuple(b) for b in self.bounds3857.tolist()]
         #: For layers of single points: their Web Mercator x, y (NaN where missing), else None.
         self.point_xy: np.ndarray | None = None
-        self.point_list: list[tuple[float, float]] = []
         types = shapely.get_type_id(self.geoms)
         if len(types) and ((types == 0) | (types == -1)).all():
             self.point_xy = self.bounds3857[:, :2].copy()
-            self.point_list = [tuple(p) for p in self.point_xy.tolist()]
         #: Per-zoom whole-feature encodings, filled on demand by the MVT encoder (entries are
         #: only ever added, each complete, so threads may share it).
         self.zoom_cache: dict[tuple[int, int], dict[int, Any]] = {}
@@ -115,6 +114,11 @@ class VectorSource:
         self.schematic = np.array(
             [p.get("geometry_quality") == "schematic" for p in self.properties], dtype=bool
         )
+
+    @cached_property
+    def point_list(self) -> list[tuple[float, float]]:
+        """The points' x, y as Python tuples, for the Python point path (made on first use)."""
+        return [] if self.point_xy is None else [tuple(p) for p in self.point_xy.tolist()]
 
     @classmethod
     def from_frame(cls, name: str, frame: Any) -> VectorSource:
