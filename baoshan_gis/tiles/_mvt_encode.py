@@ -561,7 +561,8 @@ def layer_from_records(name: str, made: tuple[bytes, np.ndarray, np.ndarray],
 
 def assemble_tile(name: str, gtype: int, feats: list[tuple[int, bytes]],
                    attributes: AttributeTable, extent: int) -> bytes:
-    """One-layer tile from ``(row, geometry command bytes)`` pairs, in the given order."""
+    """One-layer tile from ``(row, geometry command bytes)`` pairs, in the given order (records
+    by the compiled writer where built, else by the Python loop below: the same bytes)."""
     if not feats:
         return b""
     if _compiled_records is not None:
