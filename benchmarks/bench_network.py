@@ -45,7 +45,7 @@ import numpy as np
 
 METHODS = ("baoshan_gis", "nx_multi_source", "osmnx_ego_graph", "pandana")
 #: Not anchors: the bare searches, timed the same way, to show the floor. ``kernel``: the compiled
-#: ``SearchSpace.reached(indptr, indices, data, starts, limit)`` under ``reachable_nodes``;
+#: ``SearchSpace.reached(indptr, indices, data, starts, limit, width)`` under ``reachable_nodes``;
 #: ``scipy_min_only``: ``dijkstra(csr, indices=starts, min_only=True, limit=...,
 #: return_predecessors=True)`` on the pre-built CSR and the pre-snapped start nodes;
 #: ``scipy_super_source``: one extra CSR row (a virtual source with near-zero edges to the start
@@ -117,6 +117,7 @@ def _setup(
             )
             state["csr"] = g.csr()
             state["space"] = g._space  # the compiled search's buffers, made with the CSR
+            state["width"] = g._width  # and its distance-band width
             state["starts"] = np.unique(fnodes).astype(np.int32)
             state["starts64"] = state["starts"].astype(np.int64)
 
@@ -124,7 +125,7 @@ def _setup(
             def query() -> Any:
                 m = state["csr"]
                 nodes, _dist, _origin = state["space"].reached(
-                    m.indptr, m.indices, m.data, state["starts64"], limit
+                    m.indptr, m.indices, m.data, state["starts64"], limit, state["width"]
                 )
                 return nodes
         elif method == "scipy_min_only":

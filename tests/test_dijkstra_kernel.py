@@ -9,7 +9,13 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from baoshan_gis.analysis import StreetGraph, network, reachable_nodes
-from baoshan_gis.analysis._dijkstra import NOT_REACHED, SearchSpace, bounded_multi_source
+from baoshan_gis.analysis._dijkstra import (
+    MAX_BUCKETS,
+    NOT_REACHED,
+    SearchSpace,
+    bounded_multi_source,
+    bucket_width,
+)
 
 
 def test_the_compiled_kernel_is_what_network_reach_uses() -> None:
@@ -55,6 +61,63 @@ def test_equals_scipy_min_only_bit_for_bit(seed: int, directed: bool) -> None:
         assert reached.sum() >= len(starts)
 
 
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_bucket_search_equals_scipy_bit_for_bit_at_any_width(seed: int,
+                                                                 directed: bool) -> None:
+    # widths below every edge (each node scanned once), at the graph's own 1st percentile, and
+    # far above most edges (nodes rescanned within a band): the same floats and sources each time
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(50, 3000))
+    a = _random_graph(rng, n, int(n * rng.uniform(1.0, 3.0)), directed)
+    starts = np.unique(rng.choice(n, int(rng.integers(1, 30)), replace=False)).astype(np.int64)
+    for limit in (0.0, 35.0, 250.0):
+        want, _pred, src = dijkstra(a, directed=True, indices=starts, min_only=True, limit=limit,
+                                    return_predecessors=True)
+        for width in (0.5, bucket_width(a.data), 30.0, 400.0):
+            dist, origin = bounded_multi_source(a.indptr, a.indices, a.data, starts, limit, width)
+            assert dist.tobytes() == want.tobytes(), width
+            reached = np.isfinite(dist)
+            assert (origin[~reached] == NOT_REACHED).all()
+            assert np.array_equal(starts[origin[reached]], src[reached]), width
+
+
+def test_the_bucket_width_is_the_low_end_of_the_edge_lengths() -> None:
+    w = np.concatenate([np.full(5, 1e-9), np.linspace(40.0, 120.0, 995)])  # 5 merged-node edges
+    width = bucket_width(w)
+    assert 40.0 <= width <= 41.0  # not dragged down to 1e-9 by the few near-zero edges
+    assert bucket_width(np.empty(0)) == 0.0
+    g = StreetGraph.from_arrays(x=[0.0, 1.0, 2.0], y=[0.0, 0.0, 0.0], u=[0, 1], v=[1, 2],
+                                length=[3.0, 4.0], crs="EPSG:32651")
+    g.csr()
+    assert g._width == 3.0  # the graph's searches use bands
+
+
+def test_a_budget_of_more_bands_than_allowed_uses_the_heap_with_the_same_result() -> None:
+    # a chain of 1 m edges and a budget of 2 x MAX_BUCKETS bands of 0.5 m: the heap answers
+    n = 3 * MAX_BUCKETS
+    a = sp.csr_matrix((np.ones(n - 1), (np.arange(n - 1), np.arange(1, n))), shape=(n, n))
+    starts = np.array([0], dtype=np.int64)
+    limit = MAX_BUCKETS * 1.0
+    heap, _ = bounded_multi_source(a.indptr, a.indices, a.data, starts, limit)
+    for width in (0.5, 1.0, 2.0):
+        dist, _ = bounded_multi_source(a.indptr, a.indices, a.data, starts, limit, width)
+        assert dist.tobytes() == heap.tobytes()
+    assert np.isfinite(heap).sum() == MAX_BUCKETS + 1
+
+
+def test_a_band_holds_many_more_nodes_than_its_first_block() -> None:
+    # a star of 20,000 leaves within one band: the band's entries grow past their first block
+    k = 20_000
+    w = np.linspace(1.0, 2.0, k)
+    a = sp.csr_matrix((w, (np.zeros(k, dtype=int), np.arange(1, k + 1))), shape=(k + 1, k + 1))
+    dist, origin = bounded_multi_source(a.indptr, a.indices, a.data,
+                                        np.array([0], dtype=np.int64), 1.5, 10.0)
+    assert dist[0] == 0.0 and np.array_equal(dist[1:][w <= 1.5], w[w <= 1.5])
+    assert np.isinf(dist[1:][w > 1.5]).all()
+    assert (origin[np.isfinite(dist)] == 0).all()
+
+
 def test_a_repeated_start_node_keeps_its_first_position() -> None:
     a = sp.csr_matrix(([5.0, 5.0], ([0, 1], [1, 0])), shape=(3, 3))
     dist, origin = bounded_multi_source(a.indptr, a.indices, a.data,
@@ -83,6 +146,10 @@ def test_bad_input_is_refused_with_a_reason() -> None:
         bounded_multi_source(a.indptr, a.indices, a.data, np.array([0], dtype=np.int64), -1.0)
     with pytest.raises(ValueError, match="as long as the last row pointer"):
         bounded_multi_source(a.indptr, a.indices, a.data[:0], np.array([0], dtype=np.int64), 1.0)
+    for width in (-1.0, np.nan):
+        with pytest.raises(ValueError, match="width must be >= 0"):
+            bounded_multi_source(a.indptr, a.indices, a.data, np.array([0], dtype=np.int64), 1.0,
+                                 width)
 
 
 def _grid_graph(side: int, seed: int) -> tuple[StreetGraph, np.ndarray, np.ndarray]:
@@ -125,8 +192,9 @@ def test_a_kept_search_space_gives_the_full_search_at_its_reached_nodes(directed
     for _ in range(25):
         starts = np.unique(rng.choice(n, int(rng.integers(1, 25)), replace=False)).astype(np.int64)
         limit = float(rng.choice([0.0, 40.0, 300.0, np.inf]))
+        width = float(rng.choice([0.0, 5.0, 60.0]))  # the heap, narrow and wide bands
         dist, origin = bounded_multi_source(a.indptr, a.indices, a.data, starts, limit)
-        nodes, d, o = space.reached(a.indptr, a.indices, a.data, starts, limit)
+        nodes, d, o = space.reached(a.indptr, a.indices, a.data, starts, limit, width)
         want = np.flatnonzero(np.isfinite(dist))
         assert np.array_equal(nodes, want)  # ascending, exactly the reached nodes
         assert d.tobytes() == dist[want].tobytes()

@@ -3,9 +3,12 @@
 import numpy as np
 
 NOT_REACHED: int
+MAX_BUCKETS: int
 
+def bucket_width(data: np.ndarray) -> float: ...
 def bounded_multi_source(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: float
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, starts: np.ndarray, limit: float,
+    width: float = ...,
 ) -> tuple[np.ndarray, np.ndarray]: ...
 
 class SearchSpace:
@@ -13,5 +16,5 @@ class SearchSpace:
     def __init__(self, n: int) -> None: ...
     def reached(
         self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, starts: np.ndarray,
-        limit: float,
+        limit: float, width: float = ...,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...

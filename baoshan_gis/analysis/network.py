@@ -41,6 +41,7 @@ from baoshan_gis.analysis._validate import (
 
 try:  # the compiled search (hatch_build.py builds it at install); scipy's gives the same results
     from baoshan_gis.analysis._dijkstra import SearchSpace as _CompiledSpace
+    from baoshan_gis.analysis._dijkstra import bucket_width as _bucket_width
 except ImportError:  # pragma: no cover - installed without a C compiler
     _CompiledSpace = None  # type: ignore[assignment,misc]
 
@@ -83,16 +84,17 @@ class StreetGraph:
     _csr: Any = None
     _tree: Any = None
     _space: Any = None
+    _width: float = 0.0
     _space_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
                                         compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         # the caches (and the lock) are rebuilt on use, not pickled
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("_csr", "_tree", "_space", "_space_lock")}
+                if k not in ("_csr", "_tree", "_space", "_width", "_space_lock")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _csr=None, _tree=None, _space=None,
+        self.__dict__.update(state, _csr=None, _tree=None, _space=None, _width=0.0,
                              _space_lock=threading.Lock())
 
     @property
@@ -142,7 +144,8 @@ class StreetGraph:
         needs no conversion; shortest parallel edge kept; zero lengths made tiny).
 
         Built with it: the compiled search's node-sized buffers, kept on the graph between
-        searches (each search resets only what it touched)."""
+        searches (each search resets only what it touched), and the width of its distance
+        bands (the 1st-percentile edge length)."""
         if self._csr is None:
             from scipy.sparse import csr_matrix
 
@@ -157,6 +160,7 @@ class StreetGraph:
             n = self.n_nodes
             self._csr = csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
             if _CompiledSpace is not None:
+                self._width = _bucket_width(self._csr.data)
                 self._space = _CompiledSpace(n)
         return self._csr
 
@@ -177,11 +181,13 @@ class StreetGraph:
             return reached, full[reached], np.searchsorted(starts, sources[reached])
         if self._space is not None and self._space_lock.acquire(blocking=False):
             try:
-                return self._space.reached(m.indptr, m.indices, m.data, starts, limit)
+                return self._space.reached(m.indptr, m.indices, m.data, starts, limit,
+                                           self._width)
             finally:
                 self._space_lock.release()
         # another thread is searching this graph: a space of its own, not a wait
-        return _CompiledSpace(self.n_nodes).reached(m.indptr, m.indices, m.data, starts, limit)
+        return _CompiledSpace(self.n_nodes).reached(m.indptr, m.indices, m.data, starts, limit,
+                                                    self._width)
 
     def kdtree(self) -> Any:
         """A cached ``scipy.spatial.cKDTree`` of the node coordinates."""
