@@ -4,17 +4,26 @@ street-like graph of about 50,000 nodes.
 Compared on the same graph, the same facilities and the same budget; every method must return
 the same node set (checked: count and a hash of the sorted node positions):
 
-- baoshan_gis: ONE bounded multi-source Dijkstra (``reachable_nodes``: facility snapping, the
-  compiled search of ``baoshan_gis/analysis/_dijkstra.pyx`` and the labelled result frame);
+- baoshan_gis: the query a planner calls, ``reachable_nodes(graph, facility_layer, distance=)``:
+  facility snapping (KD-tree), ONE bounded multi-source search (the compiled search of
+  ``baoshan_gis/analysis/_dijkstra.pyx``) and the labelled result frame;
+- baoshan_gis_nodes: the same search at the level of networkx's call, node ids in and distances
+  out: ``StreetGraph.reached_from(nodes, 1200)`` (public), given the facilities' node positions
+  as networkx is given its source nodes (both prepared before timing); it also says which
+  source reached each node, which networkx's call does not;
 - networkx's own multi-source search, the fair anchor:
   ``nx.multi_source_dijkstra_path_length(G, facilities, cutoff=1200, weight="length")``;
 - the osmnx recipe (secondary): ``networkx.ego_graph(G, node, radius=1200, distance="length")``
   per facility (what osmnx's isochrone example does), union of the node sets;
 - pandana 0.8 (secondary, if installed: ``pip install pandana``; not a project dependency):
   contraction hierarchy built with ``precompute(1200)``, then ``nearest_pois`` for every node;
-- the floors (not anchors, ``--floors``): the bare compiled search under ``reachable_nodes``, the
-  bare scipy call it replaced (still the fallback without a C compiler), and the same scipy
-  search from one virtual super-source, each on the pre-built CSR and pre-snapped nodes.
+- the floors (not anchors, ``--floors``): the bare scipy call the compiled search replaced (still
+  the fallback without a C compiler), and the same scipy search from one virtual super-source,
+  each on the pre-built CSR and pre-snapped nodes.
+
+Two ratios to networkx, both printed: ``baoshan_gis_nodes`` does the same work as networkx's
+call; ``baoshan_gis`` does more (snapping a facility layer and building a labelled frame, which
+networkx's call leaves to its user) and is the conservative figure.
 
 Method (issue 11, item 6): every measurement is a FRESH Python process (cold: imports done
 before timing, then the library's graph object is built from the same arrays, then the first
@@ -43,14 +52,15 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("baoshan_gis", "nx_multi_source", "osmnx_ego_graph", "pandana")
-#: Not anchors: the bare searches, timed the same way, to show the floor. ``kernel``: the compiled
-#: ``SearchSpace.reached(indptr, indices, data, starts, limit, width)`` under ``reachable_nodes``;
+METHODS = ("baoshan_gis", "baoshan_gis_nodes", "nx_multi_source", "osmnx_ego_graph", "pandana")
+#: The project's own methods; the others are anchors.
+OURS = ("baoshan_gis", "baoshan_gis_nodes")
+#: Not anchors: the bare scipy searches, timed the same way, to show the floor.
 #: ``scipy_min_only``: ``dijkstra(csr, indices=starts, min_only=True, limit=...,
 #: return_predecessors=True)`` on the pre-built CSR and the pre-snapped start nodes;
 #: ``scipy_super_source``: one extra CSR row (a virtual source with near-zero edges to the start
 #: nodes) appended per query, then ONE single-source ``dijkstra(indices=n, limit=...)``.
-FLOORS = ("kernel", "scipy_min_only", "scipy_super_source")
+FLOORS = ("scipy_min_only", "scipy_super_source")
 WARM_REPEATS = 5
 
 
@@ -103,6 +113,28 @@ def _setup(
             return reachable_nodes(state["g"], fac, distance=limit).index
 
         return build, query
+    if method == "baoshan_gis_nodes":
+        import scipy.sparse  # imported lazily by the library: import before timing
+
+        from baoshan_gis.analysis import StreetGraph
+
+        assert scipy.sparse
+
+        state = {}
+        starts = np.unique(fnodes).astype(np.int64)  # node positions, as networkx gets node ids
+
+        def build() -> None:
+            g = StreetGraph.from_arrays(
+                x=a["x"], y=a["y"], u=a["u"], v=a["v"], length=a["length"], crs="EPSG:32651"
+            )
+            g.csr()  # the search's sparse matrix and buffers, cached on the graph
+            state["g"] = g
+
+        def query() -> Any:
+            nodes, _dist, _origin = state["g"].reached_from(starts, limit)
+            return nodes
+
+        return build, query
     if method in FLOORS:
         import scipy.sparse as sp
         from scipy.sparse.csgraph import dijkstra
@@ -116,19 +148,9 @@ def _setup(
                 x=a["x"], y=a["y"], u=a["u"], v=a["v"], length=a["length"], crs="EPSG:32651"
             )
             state["csr"] = g.csr()
-            state["space"] = g._space  # the compiled search's buffers, made with the CSR
-            state["width"] = g._width  # and its distance-band width
             state["starts"] = np.unique(fnodes).astype(np.int32)
-            state["starts64"] = state["starts"].astype(np.int64)
 
-        if method == "kernel":
-            def query() -> Any:
-                m = state["csr"]
-                nodes, _dist, _origin = state["space"].reached(
-                    m.indptr, m.indices, m.data, state["starts64"], limit, state["width"]
-                )
-                return nodes
-        elif method == "scipy_min_only":
+        if method == "scipy_min_only":
 
             def query() -> Any:
                 dist, _pred, _src = dijkstra(
@@ -315,7 +337,7 @@ def main() -> None:
         methods.remove("pandana")
     if args.methods:
         wanted = args.methods.split(",")
-        methods = [m for m in methods if m in wanted or m == "baoshan_gis"]
+        methods = [m for m in methods if m in wanted or m in OURS]
     floors = list(FLOORS) if args.floors else []
     limit = args.minutes * args.speed * 1000 / 60
     a = street_arrays(args.side, args.spacing, seed=1)
@@ -372,7 +394,9 @@ def main() -> None:
     o_total = [x["build"] + x["first"] for x in ours]
     o_warm = [x["warm"] for x in ours]
     print("\nanchor / baoshan_gis (ratio of medians; spread of the per-round ratios):")
-    for m in methods[1:]:
+    for m in methods:
+        if m in OURS:
+            continue
         rows = res[m]
         print(
             f"{m:16s} cold first query {ratio_text([x['first'] for x in rows], o_first)}; "
@@ -380,6 +404,16 @@ def main() -> None:
             f" warm {ratio_text([x['warm'] for x in rows], o_warm)}"
         )
     nx_rows = res.get("nx_multi_source", [])
+    if nx_rows:
+        nodes = res["baoshan_gis_nodes"]
+        cold = ratio_text([x["first"] for x in nx_rows], [x["first"] for x in nodes])
+        total = ratio_text([x["build"] + x["first"] for x in nx_rows],
+                           [x["build"] + x["first"] for x in nodes])
+        warm = ratio_text([x["warm"] for x in nx_rows], [x["warm"] for x in nodes])
+        print(
+            "networkx multi-source / baoshan_gis_nodes (the same work: node ids in, distances "
+            f"out): cold first query {cold}; cold build+first {total}; warm {warm}"
+        )
     for m in floors if nx_rows else []:
         rows = res[m]
         cold = ratio_text([x["first"] for x in nx_rows], [x["first"] for x in rows])

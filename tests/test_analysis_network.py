@@ -260,3 +260,23 @@ def test_empty_and_odd_facility_layers() -> None:
     assert set(got["facility"]) == {2, 3}
     with pytest.raises(Exception, match="no CRS"):
         reachable_nodes(g, gpd.GeoDataFrame(geometry=[Point(X0, Y0)]), distance=300)
+
+
+@pytest.mark.parametrize("index", [None, [10, 20, 30], ["a", "b", "c"], [1.5, 2.5, 3.5]])
+def test_the_facility_column_holds_the_layers_own_labels(index: list | None) -> None:
+    # the labels in the dtype of the layer's index (integers stay integers, strings pandas'
+    # strings), as ``facilities.index[...]`` gives them; an empty layer gives the same dtype
+    g, _ = _grid(2)
+    nodes = [0, 312, 624]
+    fac = gpd.GeoDataFrame(geometry=gpd.points_from_xy(g.x[nodes], g.y[nodes]), crs=32651,
+                           index=index)
+    got = reachable_nodes(g, fac, distance=400)
+    ref = reachable_nodes(g, fac.reset_index(drop=True), distance=400)
+    np.testing.assert_array_equal(got.index, ref.index)
+    want = fac.index[ref["facility"].to_numpy(dtype=np.int64)]
+    assert got["facility"].tolist() == want.tolist()
+    assert got["facility"].dtype == fac.index.dtype
+    assert set(got["facility"]) == set(fac.index)
+    with pytest.warns(Warning):
+        empty = reachable_nodes(g, fac.iloc[:0], distance=400)
+    assert empty["facility"].dtype == fac.index.dtype

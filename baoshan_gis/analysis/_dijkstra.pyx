@@ -223,6 +223,12 @@ cdef enum:
     MAX_BUCKETS_C = 4096
 
 
+cdef enum:
+    # how far ahead in a band the search fetches a node's row: the first search after a build
+    # (graph not in the caches) took 0.87 ms with 3 entries ahead against 0.99 ms with the next
+    # one (medians of 8 interleaved fresh processes); 4, 7 and 11 were no better than 3
+    PF_AHEAD = 2
+
 cdef struct Bucket:
     Entry *e
     Py_ssize_t size
@@ -287,7 +293,10 @@ cdef int search_buckets(const index_t[::1] indptr, const index_t[::1] indices,
             j += 1
             if d != dist[u]:  # stale: u was improved after this entry was made
                 continue
-            if j < cur.size:  # the next node of this band: fetch its row while this one is scanned
+            if j + PF_AHEAD < cur.size:  # a node further on in this band: fetch its row now
+                BSG_PREFETCH(&indices[indptr[cur.e[j + PF_AHEAD].node]])
+                BSG_PREFETCH(&data[indptr[cur.e[j + PF_AHEAD].node]])
+            elif j < cur.size:
                 BSG_PREFETCH(&indices[indptr[cur.e[j].node]])
                 BSG_PREFETCH(&data[indptr[cur.e[j].node]])
             e_end = indptr[u + 1]

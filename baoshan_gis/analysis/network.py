@@ -476,7 +476,7 @@ def reachable_nodes(
     -------
     pandas.DataFrame
         Indexed by node position; ``node_id``, ``distance_m`` and ``facility`` (index label of the
-        nearest facility), sorted by node position.
+        nearest facility, in the dtype of the layer's index), sorted by node position.
     """
     g = load_graph(graph)
     limit = _budget(distance, minutes, speed_kmh)
@@ -484,9 +484,9 @@ def reachable_nodes(
     if found is None:
         empty = np.empty(0, dtype=np.int64)
         return pd.DataFrame({"node_id": g.node_ids[empty], "distance_m": np.empty(0),
-                             "facility": np.empty(0, dtype=object)}, index=empty)
+                             "facility": facilities.index[:0].array}, index=empty)
     reached, dist, origin, start_labels = found
-    # fresh arrays: no copy needed
+    # fresh arrays: no copy needed; the labels keep the dtype of the layer's index
     return pd.DataFrame({"node_id": g.node_ids[reached], "distance_m": dist,
                          "facility": start_labels[origin]},
                         index=pd.Index(reached, copy=False), copy=False)
@@ -499,7 +499,8 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
     Returns ``(reached, dist, origin, start_labels)``: the positions of the nodes within
     ``limit`` of a facility (ascending), the distance of each to its nearest facility, the
     position of the start node it was reached from in the sorted unique start nodes, and the
-    index label of the first facility on each start node; None for an empty facility layer.
+    index labels of the first facility on each start node (an array of the index's values);
+    None for an empty facility layer.
     """
     points = _facility_xy(facilities, g.crs)
     if points is None:
@@ -513,9 +514,7 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
         )
     starts, first = np.unique(nodes, return_index=True)
     reached, dist, origin = g.reached_from(starts, limit)
-    # object labels (Python ints for an integer index), as the result's facility column always had
-    labels = facilities.index.to_numpy()[rows[first]].astype(object)
-    return reached, dist, origin, labels
+    return reached, dist, origin, facilities.index.to_numpy()[rows[first]]
 
 
 def _node_labels(g: StreetGraph,
@@ -527,7 +526,7 @@ def _node_labels(g: StreetGraph,
     if found is not None:
         reached, d, origin, start_labels = found
         dist[reached] = d
-        labels[reached] = start_labels[origin]
+        labels[reached] = start_labels.astype(object)[origin]
     return dist, labels
 
 
