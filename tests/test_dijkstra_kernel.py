@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from baoshan_gis.analysis import StreetGraph, network, reachable_nodes
+from baoshan_gis.analysis import StreetGraph, reachable_nodes, street_graph
 from baoshan_gis.analysis._dijkstra import (
     MAX_BUCKETS,
     NOT_REACHED,
@@ -21,7 +21,7 @@ from baoshan_gis.analysis._dijkstra import (
 def test_the_compiled_kernel_is_what_network_reach_uses() -> None:
     # hatch_build.py compiles it at install; without a compiler the scipy fallback would be used
     # silently, and every speed figure in benchmarks/README.md would be wrong
-    assert network._CompiledSpace is SearchSpace
+    assert street_graph._CompiledSpace is SearchSpace
     g = StreetGraph.from_arrays(x=[0.0, 1.0], y=[0.0, 0.0], u=[0], v=[1], length=[1.0],
                                 crs="EPSG:32651")
     g.csr()
@@ -172,7 +172,7 @@ def test_reachable_nodes_is_the_same_with_the_scipy_fallback(
                            geometry=gpd.points_from_xy(x[pick] + 3, y[pick] - 3), crs="EPSG:32651",
                            index=[10, 11, 12, 13, 14, 15])
     compiled = reachable_nodes(g, fac, distance=600)
-    monkeypatch.setattr(network, "_CompiledSpace", None)
+    monkeypatch.setattr(street_graph, "_CompiledSpace", None)
     fallback = reachable_nodes(g, fac, distance=600)
     assert len(compiled) > 100
     assert compiled.index.equals(fallback.index)

@@ -12,9 +12,11 @@ Where is what:
 - ``kde.py``: :func:`kernel_density` (Gaussian, linear binning + FFT) and :func:`write_cog`;
 - ``coverage.py``: :func:`reach_areas`, :func:`coverage`, :func:`euclidean_coverage`,
   :func:`station_coverage`, :func:`zonal_sum` (population);
-- ``network.py``: :func:`load_graph`, :func:`reachable_nodes`, :func:`network_reach`,
-  :func:`network_coverage` (one multi-source Dijkstra for all facilities),
-  :func:`graph_from_gpkg` (the street graph stored in the GeoPackage);
+- ``street_graph.py``: :class:`StreetGraph` (arrays, CSR, KD-tree), :func:`load_graph`
+  (GraphML, GeoPackage, networkx), :func:`graph_from_gpkg` (the street graph stored in the
+  GeoPackage); ``_dijkstra.pyx``: the compiled search under it;
+- ``network.py``: :func:`reachable_nodes`, :func:`network_reach`, :func:`network_coverage` (one
+  multi-source Dijkstra for all facilities);
 - ``walking.py``: :func:`walking_coverage` (walked shares of the zones inside the street data);
 - ``gaps.py``: :func:`coverage_gaps`;
 - ``sites.py``: :func:`suggest_sites`, :func:`solve_mclp` (maximal covering location problem);
@@ -47,15 +49,13 @@ from baoshan_gis.analysis.gaps import coverage_gaps
 from baoshan_gis.analysis.kde import DensitySurface, kernel_density, write_cog
 from baoshan_gis.analysis.network import (
     WALK_SPEED_KMH,
-    StreetGraph,
-    graph_from_gpkg,
-    load_graph,
     network_coverage,
     network_reach,
     reachable_nodes,
 )
 from baoshan_gis.analysis.report import ReportResult, write_report
 from baoshan_gis.analysis.sites import site_where_areas, solve_mclp, suggest_sites
+from baoshan_gis.analysis.street_graph import StreetGraph, graph_from_gpkg, load_graph
 from baoshan_gis.analysis.walking import WalkingCoverage, walking_coverage
 
 __all__ = [

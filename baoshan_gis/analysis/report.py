@@ -263,7 +263,8 @@ def write_report(
             f"Coverage within {station_radius:g} m of a metro station")
     if graph is not None:
         from baoshan_gis.analysis.coverage import coverage
-        from baoshan_gis.analysis.network import load_graph, network_reach
+        from baoshan_gis.analysis.network import network_reach
+        from baoshan_gis.analysis.street_graph import load_graph
 
         step(f"network reach {walk_minutes:g} min")
         g = load_graph(graph)

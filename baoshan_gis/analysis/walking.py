@@ -24,7 +24,8 @@ import shapely
 
 from baoshan_gis.analysis._validate import points_xy_in, to_metric
 from baoshan_gis.analysis.coverage import coverage
-from baoshan_gis.analysis.network import WALK_SPEED_KMH, StreetGraph, load_graph, network_reach
+from baoshan_gis.analysis.network import WALK_SPEED_KMH, network_reach
+from baoshan_gis.analysis.street_graph import StreetGraph, load_graph
 
 #: Facilities farther than this from every street node are not walked from (metres).
 MAX_SNAP_M: float = 300.0
@@ -145,7 +146,7 @@ def walking_report(
 ) -> WalkingReport:
     """Walking coverage from the GeoPackage's own street graph (``street_nodes`` /
     ``street_edges``) at the report's straight-line distances, ready for the report."""
-    from baoshan_gis.analysis.network import graph_from_gpkg
+    from baoshan_gis.analysis.street_graph import graph_from_gpkg
     from baoshan_gis.osm_layers import street_bbox
 
     graph = graph_from_gpkg(gpkg, "street")

@@ -238,7 +238,7 @@ def coverage_cmd(gpkg: Path, zones: str, carriers: str, radius: tuple[str, ...],
     """Covered area, share and (with --population) people per zone; with --points, the
     points (e.g. enterprise registrations) within --radius of a carrier."""
     from baoshan_gis.analysis import coverage, euclidean_coverage, network_reach
-    from baoshan_gis.analysis.network import resolve_graph
+    from baoshan_gis.analysis.street_graph import resolve_graph
 
     z = _read(gpkg, zones)
     pts = _read(gpkg, carriers)
