@@ -413,7 +413,7 @@ def bounded_multi_source(const index_t[::1] indptr, const index_t[::1] indices,
     with nogil:
         failed = search(indptr, indices, data, starts, limit, width, dist, src, NULL)
     if failed:
-        raise MemoryError("out of memory growing the search heap")
+        raise MemoryError("out of memory growing the search queue")
     return dist_arr, src_arr
 
 
@@ -493,5 +493,5 @@ cdef class SearchSpace:
                     j += 1
                 marks[w] = 0
         if failed:
-            raise MemoryError("out of memory growing the search heap")
+            raise MemoryError("out of memory growing the search queue")
         return nodes_arr, dist_out, src_out
