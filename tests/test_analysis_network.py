@@ -14,6 +14,7 @@ from shapely.geometry import LineString, Point, box
 
 from baoshan_gis._errors import AnalysisError
 from baoshan_gis.analysis import (
+    EmptyLayerWarning,
     StreetGraph,
     load_graph,
     network_coverage,
@@ -277,6 +278,6 @@ def test_the_facility_column_holds_the_layers_own_labels(index: list | None) -> 
     assert got["facility"].tolist() == want.tolist()
     assert got["facility"].dtype == fac.index.dtype
     assert set(got["facility"]) == set(fac.index)
-    with pytest.warns(Warning):
+    with pytest.warns(EmptyLayerWarning):
         empty = reachable_nodes(g, fac.iloc[:0], distance=400)
     assert empty["facility"].dtype == fac.index.dtype

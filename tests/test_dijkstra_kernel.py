@@ -93,8 +93,9 @@ def test_the_bucket_width_is_the_low_end_of_the_edge_lengths() -> None:
     assert g._width == 3.0  # the graph's searches use bands
 
 
-def test_a_budget_of_more_bands_than_allowed_uses_the_heap_with_the_same_result() -> None:
-    # a chain of 1 m edges and a budget of 2 x MAX_BUCKETS bands of 0.5 m: the heap answers
+def test_a_budget_of_more_bands_than_allowed_gives_the_heaps_result() -> None:
+    # a chain of 1 m edges and budgets of 2x, 1x and 0.5x MAX_BUCKETS bands: the dispatcher
+    # sends the widest to the heap, the others to the buckets; every one gives the heap's floats
     n = 3 * MAX_BUCKETS
     a = sp.csr_matrix((np.ones(n - 1), (np.arange(n - 1), np.arange(1, n))), shape=(n, n))
     starts = np.array([0], dtype=np.int64)

@@ -163,8 +163,8 @@ cdef inline void heap_pop(Heap *h, double *key, int64_t *node) noexcept nogil:
 
 cdef inline void label(double *dist, int32_t *src, uint64_t *marks, const void *row, int64_t v,
                        double nd, int32_t origin) noexcept nogil:
-    """Give ``v`` distance ``nd`` from start ``origin``, mark it touched, and fetch its row
-    pointer (read when ``v`` is scanned)."""
+    """Give ``v`` distance ``nd`` from start ``origin`` (a start node: 0 from itself), mark it
+    touched, and fetch its row pointer (read when ``v`` is scanned)."""
     dist[v] = nd
     src[v] = origin
     if marks != NULL:
@@ -189,10 +189,7 @@ cdef int search_heap(const index_t[::1] indptr, const index_t[::1] indices, cons
     for i in range(k):
         s = starts[i]
         if dist[s] != 0.0:
-            dist[s] = 0.0
-            src[s] = <int32_t> i
-            if marks != NULL:
-                marks[s >> 6] |= (<uint64_t> 1) << (s & 63)
+            label(&dist[0], &src[0], marks, &indptr[s], s, 0.0, <int32_t> i)
             if heap_push(&h, 0.0, s) != 0:
                 free(h.e)
                 return -1
@@ -259,9 +256,8 @@ cdef int search_buckets(const index_t[::1] indptr, const index_t[::1] indices,
     and rescanned until nothing in it improves (label-correcting within a band, in band order
     across them). Where no edge is shorter than ``width`` every node is scanned once, at its
     final distance, as in Dijkstra; a shorter edge can only make a node of the current band be
-    scanned again. Either way each distance ends as the minimum over the node's neighbours of
-    ``dist[u] + w`` (the fixpoint is unique for positive weights), the same floats as Dijkstra's.
-    The caller ensures ``0 < width`` and ``limit / width <= MAX_BUCKETS``."""
+    scanned again. Either way the distances are the same floats as Dijkstra's (the module
+    docstring says why). The caller ensures ``0 < width`` and ``limit / width <= MAX_BUCKETS``."""
     cdef Py_ssize_t i, j, e, e_end, bi, t
     cdef Py_ssize_t k = starts.shape[0]
     cdef Py_ssize_t nb = <Py_ssize_t> (limit / width) + 2
@@ -276,10 +272,7 @@ cdef int search_buckets(const index_t[::1] indptr, const index_t[::1] indices,
     for i in range(k):
         s = starts[i]
         if dist[s] != 0.0:
-            dist[s] = 0.0
-            src[s] = <int32_t> i
-            if marks != NULL:
-                marks[s >> 6] |= (<uint64_t> 1) << (s & 63)
+            label(&dist[0], &src[0], marks, &indptr[s], s, 0.0, <int32_t> i)
             if bucket_push(&bk[0], 0.0, s) != 0:
                 failed = 1
                 break
