@@ -281,3 +281,47 @@ def test_the_facility_column_holds_the_layers_own_labels(index: list | None) -> 
     with pytest.warns(EmptyLayerWarning):
         empty = reachable_nodes(g, fac.iloc[:0], distance=400)
     assert empty["facility"].dtype == fac.index.dtype
+
+
+def _reference_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int,
+                   directed: bool) -> np.ndarray:
+    """The adjacency the search must see, entry by entry: the shortest of any parallel edges
+    (both ways for an undirected graph), a zero length made 1e-9; inf where there is no edge."""
+    m = np.full((n, n), np.inf)
+    for a, b, w in zip(u.tolist(), v.tolist(), np.maximum(length, 1e-9).tolist(), strict=True):
+        m[a, b] = min(m[a, b], w)
+        if not directed:
+            m[b, a] = min(m[b, a], w)
+    return m
+
+
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_sparse_matrix_keeps_the_shortest_of_parallel_edges(seed: int, directed: bool
+                                                                ) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(2, 12)), int(rng.integers(1, 60))  # small: many parallel edges
+    u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+    length = rng.choice([0.0, 1.0, 2.5, 7.0, 40.0], m) if seed % 2 else rng.random(m) * 90
+    g = StreetGraph.from_arrays(x=rng.random(n), y=rng.random(n), u=u, v=v, length=length,
+                                crs="EPSG:32651", directed=directed)
+    csr = g.csr()
+    assert csr.has_canonical_format  # rows sorted, one entry per (row, column)
+    assert csr.indices.dtype == csr.indptr.dtype == np.int32
+    dense = np.full((n, n), np.inf)
+    rows = np.repeat(np.arange(n), np.diff(csr.indptr))
+    dense[rows, csr.indices] = csr.data
+    np.testing.assert_array_equal(dense, _reference_csr(u, v, length, n, directed))
+
+
+def test_a_search_takes_the_shorter_of_two_parallel_streets() -> None:
+    # two streets between the same nodes (a main road and a lane): the walk takes the shorter,
+    # whichever order they come in
+    x, y = np.array([X0, X0 + 100, X0 + 200]), np.array([Y0, Y0, Y0])
+    for u, v, length in (([0, 0, 1], [1, 1, 2], [100.0, 130.0, 100.0]),
+                         ([1, 0, 1, 0], [2, 1, 0, 1], [100.0, 130.0, 100.0, 160.0])):
+        g = StreetGraph.from_arrays(x=x, y=y, u=np.array(u), v=np.array(v),
+                                    length=np.array(length), crs="EPSG:32651")
+        fac = gpd.GeoDataFrame(geometry=[Point(X0, Y0)], crs=32651)
+        got = reachable_nodes(g, fac, distance=250)
+        assert got["distance_m"].tolist() == [0.0, 100.0, 200.0]
