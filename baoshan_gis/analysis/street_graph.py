@@ -140,7 +140,7 @@ class StreetGraph:
                 u, v, w = np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([w, w])
             # one int64 key per (row, column), sorted stably (numpy's radix sort: 0.8 ms for
             # the 176,000 entries of the benchmark graph, where a lexsort of (u, v, w) took 36)
-            key = u.astype(np.int64) * n + v
+            key = u.astype(np.int64) * n + v.astype(np.int64)
             order = np.argsort(key, kind="stable")
             key = key[order]
             dup = key[1:] == key[:-1]
