@@ -39,11 +39,13 @@ import shapely
 
 from baoshan_gis._errors import InvalidInput, LayerNotFound
 from baoshan_gis._files import atomic_path as atomic_path  # re-exported: gpkg.atomic_path
+from baoshan_gis.gpkg_styles import STYLES_TABLE, write_analysis_style
+from baoshan_gis.gpkg_styles import delete_style as delete_style  # re-exported
+from baoshan_gis.gpkg_styles import write_style as write_style  # re-exported
 
 META_TABLE = "baoshan_layer_meta"
 _SAFE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")  # used with fullmatch: no "\n" slips in
 _RESERVED_PREFIXES = ("gpkg_", "rtree_", "sqlite_", "layer_styles", "baoshan_")
-STYLES_TABLE = "layer_styles"
 #: Suffix of the attributes table holding the unplaced features of a geometry layer.
 UNPLACED_SUFFIX = "_unplaced"
 #: Numeric columns of an unplaced feature that stay as they are (all others become NULL).
@@ -451,7 +453,7 @@ def write_frame(
             promote_to_multi=False,
             layer_options={**options, "SPATIAL_INDEX": "YES", "OVERWRITE": "YES"},
         )
-        _write_analysis_style(path, layer, out)
+        write_analysis_style(path, layer, out)
     else:
         pyogrio.write_dataframe(
             pd.DataFrame(frame),
@@ -461,46 +463,6 @@ def write_frame(
             # explicit: GDAL leaves aspatial tables unregistered once the file holds other
             # unregistered tables (our metadata and style tables)
             layer_options={**options, "OVERWRITE": "YES", "ASPATIAL_VARIANT": "GPKG_ATTRIBUTES"},
-        )
-
-
-def write_style(
-    path: str | os.PathLike[str],
-    layer: str,
-    qml: str,
-    *,
-    sld: str = "",
-    geometry_column: str = "geom",
-    description: str = "",
-) -> None:
-    """Store ``qml`` (and ``sld``) as the default QGIS style of ``layer`` in ``layer_styles``.
-
-    The table is created as GDAL and QGIS create it (ISO-8601 ``update_time``) and registered in
-    ``gpkg_contents`` as an attributes table, so ``ogrinfo FILE layer_styles`` and QGIS's "Load
-    style from database" find it.
-    """
-    with contextlib.closing(sqlite3.connect(path)) as con, con:
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {STYLES_TABLE} ("
-            "id INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
-            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
-            "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
-            "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
-        )
-        con.execute(
-            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-            "description, last_change) VALUES (?, 'attributes', ?, "
-            "'QGIS default styles of the layers', strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (STYLES_TABLE, STYLES_TABLE),
-        )
-        con.execute(f"DELETE FROM {STYLES_TABLE} WHERE f_table_name = ?", (layer,))
-        con.execute(
-            f"INSERT INTO {STYLES_TABLE} (f_table_catalog, f_table_schema, f_table_name, "
-            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
-            "ui, update_time) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'baoshan-gis', '', "
-            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            (layer, geometry_column, layer, qml, sld, description),
         )
 
 
@@ -529,16 +491,6 @@ def raster_layers(gpkg: str | os.PathLike[str]) -> dict[str, Path]:
             continue
         out[name] = target
     return out
-
-
-def delete_style(path: str | os.PathLike[str], layer: str) -> None:
-    """Remove the stored QGIS style of ``layer``, if any (use inside :func:`atomic_path`)."""
-    with contextlib.closing(sqlite3.connect(path)) as con, con:
-        exists = con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (STYLES_TABLE,)
-        ).fetchone()
-        if exists:
-            con.execute(f"DELETE FROM {STYLES_TABLE} WHERE f_table_name = ?", (layer,))
 
 
 def write_analysis_layers(
@@ -578,27 +530,6 @@ def write_analysis_layers(
         for name, kwargs in (rasters or {}).items():
             write_meta(tmp, name, **{"kind": "raster", "source": source, **kwargs})
     return names
-
-
-def _write_analysis_style(
-    path: str | os.PathLike[str], layer: str, frame: gpd.GeoDataFrame
-) -> None:
-    """Give an ``analysis_*`` layer its QGIS style (graduated shares, red gaps, ...)."""
-    from baoshan_gis.qgis_style import analysis_style, qml_for, sld_for
-
-    gtypes = frame.geometry.geom_type.dropna()
-    style = analysis_style(layer, str(gtypes.iloc[0]) if len(gtypes) else None)
-    if style is None:
-        return
-    if style.get("label_field") not in frame.columns:
-        style = {**style, "label_field": "name_zh" if "name_zh" in frame.columns else ""}
-    write_style(
-        path,
-        layer,
-        qml_for(style),
-        sld=sld_for(style, layer),
-        description=f"baoshan-gis default style of {layer}",
-    )
 
 
 def _drop_table(path: str | os.PathLike[str], table: str) -> None:
