@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,6 +26,23 @@ coverage analyses as JSON tables.
 * Schematic features (`geometry_quality = schematic`) are drawn dashed. Attribution: see each
   layer (`© OpenStreetMap contributors` for OSM-derived layers).
 """
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At start-up, with ``gc_freeze``: collect, then freeze what the process holds (imports of
+    pandas, geopandas, shapely, pyproj, the app): a full collection in a started service walked
+    about 150,000 objects for ~60 ms, all requests waiting; frozen, it walks only later objects.
+    Unfrozen at shutdown (so a test process that starts many apps keeps nothing frozen)."""
+    freeze = app.state.service.settings.gc_freeze
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.unfreeze()
 
 
 def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI:
@@ -64,6 +84,7 @@ def create_app(settings: ApiSettings | None = None, **overrides: Any) -> FastAPI
         description=DESCRIPTION,
         docs_url=None,  # served offline by api.routers.docs
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.service = ServiceState(settings)
     install_error_handlers(app)

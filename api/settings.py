@@ -69,6 +69,10 @@ class ApiSettings(BaseSettings):
                                       "cache of analysis answers (identical requests), bytes.")
     reload_check_ms: int = Field(500, ge=0, description="Interval of the GeoPackage change "
                                  "check in milliseconds (0: every request).")
+    gc_freeze: bool = Field(True, description="At start-up, move the objects made so far "
+                            "(modules, the app) out of the cyclic garbage collector's reach "
+                            "(gc.freeze), so that its full passes, which stop every request, "
+                            "only walk what was made since.")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -227,3 +227,19 @@ def test_settings_validated_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyP
     zxy = "8/214/104"
     feats = mapbox_vector_tile.decode(TestClient(app).get(f"/tiles/carriers/{zxy}.mvt").content)
     assert len(feats["carriers"]["features"]) == 7  # the cap from the environment
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_start_up_freezes_the_heap_out_of_the_collector(gpkg: Path, freeze: bool) -> None:
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    app = create_app(ApiSettings(gpkg=gpkg, gc_freeze=freeze))
+    with TestClient(app) as c:  # runs the start-up and the shutdown
+        frozen = gc.get_freeze_count()
+        assert c.get("/health").status_code == 200
+    assert gc.get_freeze_count() == 0  # unfrozen at shutdown
+    if freeze:
+        assert frozen > 50_000  # pandas, geopandas, shapely, the app: what a full pass skips
+    else:
+        assert frozen == 0
