@@ -325,3 +325,32 @@ def test_a_search_takes_the_shorter_of_two_parallel_streets() -> None:
         fac = gpd.GeoDataFrame(geometry=[Point(X0, Y0)], crs=32651)
         got = reachable_nodes(g, fac, distance=250)
         assert got["distance_m"].tolist() == [0.0, 100.0, 200.0]
+
+
+@pytest.mark.parametrize("by_facility", [False, True])
+def test_every_reached_node_lies_inside_its_reach_polygon(by_facility: bool) -> None:
+    # the union leaves out the discs that a piece's round end already draws: every reached
+    # node must still be inside its polygon with (nearly) the whole corridor half-width around
+    # it, including a facility on a node with no street at all
+    g, _G = _grid(5)
+    n = g.n_nodes
+    # node n: no street; node n + 1: 3 m from node 7, joined to it by a street of length 0,
+    # with a facility of its own ("twin"; both it and "r" on node 7 are 0 from the street, which
+    # is drawn as r's)
+    lone = StreetGraph.from_arrays(x=np.append(g.x, [X0 + 5_000, g.x[7]]),
+                                   y=np.append(g.y, [Y0, g.y[7] + 3]), u=np.append(g.u, 7),
+                                   v=np.append(g.v, n + 1), length=np.append(g.length, 0.0),
+                                   crs=32651)
+    fac = gpd.GeoDataFrame(geometry=[Point(lone.x[k], lone.y[k] + 1)
+                                     for k in (40, 333, n, 7, n + 1)],
+                           crs=32651, index=["p", "q", "alone", "r", "twin"])
+    nodes = reachable_nodes(lone, fac, distance=700)
+    reach = network_reach(lone, fac, distance=700, edge_buffer=50, by_facility=by_facility)
+    polys = dict(zip(reach["facility"], reach.geometry, strict=True))
+    assert n in nodes.index and nodes.loc[n, "facility"] == "alone"
+    assert nodes.loc[n + 1, "facility"] == "twin"
+    # 49 m: the corridor's 50 m less the most a 16-sided disc's chord cuts off (0.96 m)
+    for node, who in nodes["facility"].items():
+        disc = Point(lone.x[node], lone.y[node]).buffer(49.0)
+        assert polys[who if by_facility else "all"].contains(disc), (node, who)
+    assert reach["n_nodes"].sum() == len(nodes)

@@ -247,23 +247,36 @@ def network_reach(
         owner.append(lab_v[e])
         seg_len.append(from_v[e])
     reached = np.isfinite(dist)
-    # isolated reached nodes (e.g. a facility on a dead end) still get their point
-    node_pts = shapely.points(g.x[reached], g.y[reached])
-    node_owner = labels[reached]
+    # a reached node that no piece of its own facility ends at (a facility on a node without
+    # streets) gets its disc; any other node's disc is drawn by the round end of the piece it
+    # was reached by, so it is left out of the union (13,223 of 38,000 buffers on the benchmark
+    # graph; the area changes by 0.001 %, where a 16-sided disc's vertices stick out of a cap)
+    own = np.zeros(g.n_nodes, dtype=bool)
+    own[g.u[part_u]] = own[g.v[part_v]] = True
+    wu, wv = g.u[whole], g.v[whole]
+    nearer = np.where(nearer_u, lab_u, lab_v)[whole]
+    own[wu[nearer == lab_u[whole]]] = True
+    own[wv[nearer == lab_v[whole]]] = True
+    alone = reached & ~own
+    node_pts = shapely.points(g.x[alone], g.y[alone])
+    node_owner = labels[alone]
+    reached_owner = labels[reached]
     rows = []
     piece_arr = np.array(pieces, dtype=object)
     owner_arr = np.array(owner, dtype=object)
     len_arr = np.array(seg_len, dtype=float)
-    groups = [("all", np.ones(len(piece_arr), bool), np.ones(len(node_pts), bool))]
+    groups = [("all", np.ones(len(piece_arr), bool), np.ones(len(node_pts), bool),
+               int(reached.sum()))]
     if by_facility:
-        keys = pd.unique(pd.Series(np.concatenate([owner_arr, node_owner]), dtype=object))
-        groups = [(k, owner_arr == k, node_owner == k) for k in keys if k is not None]
-    for key, psel, nsel in groups:
+        keys = pd.unique(pd.Series(np.concatenate([owner_arr, reached_owner]), dtype=object))
+        groups = [(k, owner_arr == k, node_owner == k, int((reached_owner == k).sum()))
+                  for k in keys if k is not None]
+    for key, psel, nsel, n_reached in groups:
         geoms = np.concatenate([piece_arr[psel], node_pts[nsel]])
         # union of per-piece buffers: faster in GEOS than buffering one multi-line
         poly = (shapely.union_all(shapely.buffer(geoms, buf, quad_segs=4))
                 if len(geoms) else shapely.Polygon())
-        rows.append({"facility": key, "distance_m": limit, "n_nodes": int(nsel.sum()),
+        rows.append({"facility": key, "distance_m": limit, "n_nodes": n_reached,
                      "length_m": float(len_arr[psel].sum()), "geometry": poly})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=g.crs)
 
