@@ -354,3 +354,23 @@ def test_every_reached_node_lies_inside_its_reach_polygon(by_facility: bool) -> 
         disc = Point(lone.x[node], lone.y[node]).buffer(49.0)
         assert polys[who if by_facility else "all"].contains(disc), (node, who)
     assert reach["n_nodes"].sum() == len(nodes)
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3])
+def test_the_union_in_strips_equals_one_union(cores: int, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    from baoshan_gis.analysis import network as net
+
+    rng = np.random.default_rng(cores)
+    start = rng.uniform(0, 3_000, (2_500, 2)) + [X0, Y0]
+    end = start + rng.normal(0, 60, (2_500, 2))
+    lines = shapely.linestrings(np.stack([start, end], axis=1))
+    geoms = np.concatenate([lines, shapely.points(rng.uniform(0, 3_000, (300, 2)) + [X0, Y0])])
+    assert len(geoms) >= net.PARALLEL_UNION_MIN
+    monkeypatch.setattr(net.os, "sched_getaffinity", lambda _pid: set(range(cores)),
+                        raising=False)
+    got = net._buffered_union(geoms, 50.0)
+    want = shapely.union_all(shapely.buffer(geoms, 50.0, quad_segs=4))
+    assert got.is_valid and got.geom_type in ("Polygon", "MultiPolygon")
+    assert got.area == pytest.approx(want.area, rel=1e-9)
+    assert got.symmetric_difference(want).area < 1e-6 * want.area
