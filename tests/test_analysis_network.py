@@ -359,17 +359,17 @@ def test_every_reached_node_lies_inside_its_reach_polygon(by_facility: bool) -> 
 @pytest.mark.parametrize("cores", [1, 2, 3])
 def test_the_union_in_strips_equals_one_union(cores: int, monkeypatch: pytest.MonkeyPatch
                                               ) -> None:
-    from baoshan_gis.analysis import network as net
+    from baoshan_gis.analysis import _union
 
     rng = np.random.default_rng(cores)
-    start = rng.uniform(0, 3_000, (2_500, 2)) + [X0, Y0]
+    origin = np.array([X0, Y0])
+    start = rng.uniform(0, 3_000, (2_500, 2)) + origin
     end = start + rng.normal(0, 60, (2_500, 2))
     lines = shapely.linestrings(np.stack([start, end], axis=1))
-    geoms = np.concatenate([lines, shapely.points(rng.uniform(0, 3_000, (300, 2)) + [X0, Y0])])
-    assert len(geoms) >= net.PARALLEL_UNION_MIN
-    monkeypatch.setattr(net.os, "sched_getaffinity", lambda _pid: set(range(cores)),
-                        raising=False)
-    got = net._buffered_union(geoms, 50.0)
+    geoms = np.concatenate([lines, shapely.points(rng.uniform(0, 3_000, (300, 2)) + origin)])
+    assert len(geoms) >= _union.PARALLEL_UNION_MIN
+    monkeypatch.setattr(_union, "_cores", lambda: cores)
+    got = _union.buffered_union(geoms, 50.0, quad_segs=4)
     want = shapely.union_all(shapely.buffer(geoms, 50.0, quad_segs=4))
     assert got.is_valid and got.geom_type in ("Polygon", "MultiPolygon")
     assert got.area == pytest.approx(want.area, rel=1e-9)

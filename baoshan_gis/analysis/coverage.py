@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from baoshan_gis._errors import AnalysisError
+from baoshan_gis.analysis._union import buffered_union
 from baoshan_gis.analysis._validate import (
     check_categories,
     is_geographic,
@@ -77,10 +78,10 @@ def reach_areas(
         check_categories(cm, list(radii), by=by, mapping=True)
         for cat, r in radii.items():
             sel = cm[cm[by].astype(str) == cat] if len(cm) else cm
-            geom = shapely.union_all(sel.geometry.buffer(r, quad_segs=_QUAD_SEGS).to_numpy())
+            geom = buffered_union(sel.geometry.to_numpy(), r, quad_segs=_QUAD_SEGS)
             rows.append({"category": cat, "radius_m": r, "n_carriers": len(sel), "geometry": geom})
     else:
-        geom = shapely.union_all(cm.geometry.buffer(radii, quad_segs=_QUAD_SEGS).to_numpy())
+        geom = buffered_union(cm.geometry.to_numpy(), radii, quad_segs=_QUAD_SEGS)
         rows.append({"category": "all", "radius_m": radii, "n_carriers": len(cm),
                      "geometry": geom})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=cm.crs)

@@ -26,6 +26,7 @@ import shapely
 from pyproj import CRS
 
 from baoshan_gis._errors import AnalysisError, CRSError
+from baoshan_gis.analysis._union import buffered_union
 from baoshan_gis.analysis._validate import (
     EmptyLayerWarning,
     parse_distance,
@@ -275,36 +276,10 @@ def network_reach(
         geoms = np.concatenate([piece_arr[psel], node_pts[nsel]])
         # union of per-piece buffers: faster in GEOS than buffering one multi-line (1.3 against
         # 11.8 s for the 24,775 pieces of the benchmark graph)
-        poly = _buffered_union(geoms, buf) if len(geoms) else shapely.Polygon()
+        poly = buffered_union(geoms, buf, quad_segs=4) if len(geoms) else shapely.Polygon()
         rows.append({"facility": key, "distance_m": limit, "n_nodes": n_reached,
                      "length_m": float(len_arr[psel].sum()), "geometry": poly})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=g.crs)
-
-
-#: Below this many polygons one union on one core is quick enough (threads cost more).
-PARALLEL_UNION_MIN = 2_000
-
-
-def _buffered_union(geoms: np.ndarray, width: float) -> Any:
-    """The union of the geometries' ``width`` buffers (4 segments a quarter circle), in
-    west-to-east strips on up to 4 cores at once (GEOS runs without the GIL), then the union of
-    the strips: 0.63 against 1.33 s for the union of the 24,775 corridor pieces of
-    ``benchmarks/bench_network.py`` on 2 cores (the same area); one core unites strips no faster
-    than the whole (1.23-1.37 s for 2 to 16 strips)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = min(4, cores or 1)
-
-    def unite(part: np.ndarray) -> Any:
-        return shapely.union_all(shapely.buffer(part, width, quad_segs=4))
-
-    if workers < 2 or len(geoms) < PARALLEL_UNION_MIN:
-        return unite(geoms)
-    from concurrent.futures import ThreadPoolExecutor
-
-    order = np.argsort(shapely.bounds(geoms)[:, 0], kind="stable")
-    with ThreadPoolExecutor(workers, thread_name_prefix="union") as pool:
-        parts = list(pool.map(unite, [geoms[rows] for rows in np.array_split(order, workers)]))
-    return shapely.union_all(parts)
 
 
 def network_coverage(
