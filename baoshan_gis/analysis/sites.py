@@ -36,6 +36,7 @@ import numpy as np
 import shapely
 
 from baoshan_gis._errors import AnalysisError
+from baoshan_gis.analysis._union import buffered_union
 from baoshan_gis.analysis._validate import (
     check_cell_count,
     is_geographic,
@@ -447,8 +448,7 @@ def suggest_sites(
         em = to_metric(existing, "existing carriers", zm.crs)
         ex, ey = point_xy(em)
         if len(ex):
-            reach = shapely.union_all(shapely.buffer(shapely.points(ex, ey), r,
-                                                     quad_segs=_QUAD_SEGS))
+            reach = buffered_union(shapely.points(ex, ey), r, quad_segs=_QUAD_SEGS)
             uncovered = shapely.difference(zone_union, reach)
     shapely.prepare(uncovered)
     discs = shapely.buffer(shapely.points(cx[chosen], cy[chosen]), r, quad_segs=_QUAD_SEGS)
