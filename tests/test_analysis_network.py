@@ -374,3 +374,28 @@ def test_the_union_in_strips_equals_one_union(cores: int, monkeypatch: pytest.Mo
     assert got.is_valid and got.geom_type in ("Polygon", "MultiPolygon")
     assert got.area == pytest.approx(want.area, rel=1e-9)
     assert got.symmetric_difference(want).area < 1e-6 * want.area
+
+
+def test_substrings_equal_shapelys_substring_one_at_a_time() -> None:
+    from shapely.ops import substring
+
+    from baoshan_gis.analysis.network import substrings
+
+    rng = np.random.default_rng(11)
+    lines, lo, hi = [], [], []
+    for k in range(300):
+        m = int(rng.integers(2, 9))
+        pts = np.cumsum(rng.normal(0, 40, (m, 2)), axis=0) + [X0, Y0]
+        if k % 7 == 0:
+            pts[1] = pts[0]  # a repeated vertex
+        lines.append(LineString(pts))
+        a, b = sorted(rng.uniform(0, 1, 2))
+        lo.append(0.0 if k % 3 == 0 else a)
+        hi.append(1.0 if k % 3 == 1 else b)
+    got = substrings(np.array(lines, dtype=object), np.array(lo), np.array(hi))
+    assert len(got) == len(lines)
+    for line, a, b, piece in zip(lines, lo, hi, got, strict=True):
+        want = substring(line, a, b, normalized=True)
+        assert piece.length == pytest.approx(want.length, rel=1e-12, abs=1e-9)
+        np.testing.assert_allclose(shapely.get_coordinates(piece),
+                                   shapely.get_coordinates(want), rtol=0, atol=1e-9)

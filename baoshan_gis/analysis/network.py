@@ -164,6 +164,32 @@ def _search(g: StreetGraph, facilities: gpd.GeoDataFrame, limit: float, max_snap
     return reached, dist, origin, facilities.index.to_numpy()[rows[first]]
 
 
+def substrings(lines: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``shapely.ops.substring(line, lo, hi, normalized=True)`` of each line, vectorised (for
+    ``0 <= lo < hi <= 1``): the points at ``lo`` and ``hi`` of the line's length, with the
+    vertices strictly between them. 3,000 frontier edges of the benchmark graph took 0.18 s one
+    ``substring`` at a time."""
+    lines = np.asarray(lines, dtype=object)
+    n = len(lines)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    total = shapely.length(lines)
+    a, b = np.asarray(lo, dtype=float) * total, np.asarray(hi, dtype=float) * total
+    xy, line = shapely.get_coordinates(lines, return_index=True)
+    step = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+    step[line[1:] != line[:-1]] = 0.0  # no step from one line's last vertex to the next line
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    along -= along[np.searchsorted(line, np.arange(n))][line]  # distance along its own line
+    tol = 1e-9 * total[line]  # a vertex at a cut (the line's last one, summed in another order)
+    inner = (along > a[line] + tol) & (along < b[line] - tol)
+    ends = [shapely.get_coordinates(shapely.line_interpolate_point(lines, d)) for d in (a, b)]
+    rank = np.concatenate([np.full(n, -1), np.flatnonzero(inner), np.full(n, len(xy))])
+    owner = np.concatenate([np.arange(n), line[inner], np.arange(n)])
+    order = np.lexsort((rank, owner))
+    coords = np.concatenate([ends[0], xy[inner], ends[1]])[order]
+    return shapely.linestrings(coords, indices=owner[order])
+
+
 def _node_labels(g: StreetGraph,
                  found: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -231,22 +257,16 @@ def network_reach(
     lab_u, lab_v = labels[g.u], labels[g.v]
     whole_idx = np.flatnonzero(whole)
     nearer_u = np.isfinite(du) & ((du <= dv) | ~np.isfinite(dv))
-    pieces: list[Any] = list(lines[whole_idx])
-    owner: list[Any] = list(np.where(nearer_u, lab_u, lab_v)[whole_idx])
-    seg_len: list[float] = list(ln[whole_idx])
-    from shapely.ops import substring
-
     # frontier edges (only a thin ring of the reached network): cut at the budget
-    for e in np.flatnonzero(part_u):
-        f = min(from_u[e] / ln[e], 1.0) if ln[e] > 0 else 1.0
-        pieces.append(substring(lines[e], 0.0, f, normalized=True))
-        owner.append(lab_u[e])
-        seg_len.append(from_u[e])
-    for e in np.flatnonzero(part_v):
-        f = min(from_v[e] / ln[e], 1.0) if ln[e] > 0 else 1.0
-        pieces.append(substring(lines[e], 1.0 - f, 1.0, normalized=True))
-        owner.append(lab_v[e])
-        seg_len.append(from_v[e])
+    eu, ev = np.flatnonzero(part_u), np.flatnonzero(part_v)
+    fu = np.minimum(from_u[eu] / ln[eu], 1.0)  # part edges have ln > from_u > 0
+    fv = np.minimum(from_v[ev] / ln[ev], 1.0)
+    cuts = substrings(lines[np.concatenate([eu, ev])],
+                      np.concatenate([np.zeros(len(eu)), 1.0 - fv]),
+                      np.concatenate([fu, np.ones(len(ev))]))
+    pieces = np.concatenate([lines[whole_idx], cuts])
+    owner = np.concatenate([np.where(nearer_u, lab_u, lab_v)[whole_idx], lab_u[eu], lab_v[ev]])
+    seg_len = np.concatenate([ln[whole_idx], from_u[eu], from_v[ev]])
     reached = np.isfinite(dist)
     # a reached node that no piece of its own facility ends at (a facility on a node without
     # streets) gets its disc; any other node's disc is drawn by the round end of the piece it
@@ -263,9 +283,9 @@ def network_reach(
     node_owner = labels[alone]
     reached_owner = labels[reached]
     rows = []
-    piece_arr = np.array(pieces, dtype=object)
-    owner_arr = np.array(owner, dtype=object)
-    len_arr = np.array(seg_len, dtype=float)
+    piece_arr = np.asarray(pieces, dtype=object)
+    owner_arr = np.asarray(owner, dtype=object)
+    len_arr = np.asarray(seg_len, dtype=float)
     groups = [("all", np.ones(len(piece_arr), bool), np.ones(len(node_pts), bool),
                int(reached.sum()))]
     if by_facility:
