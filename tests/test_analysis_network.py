@@ -385,7 +385,7 @@ def test_substrings_equal_shapelys_substring_one_at_a_time() -> None:
     lines, lo, hi = [], [], []
     for k in range(300):
         m = int(rng.integers(2, 9))
-        pts = np.cumsum(rng.normal(0, 40, (m, 2)), axis=0) + [X0, Y0]
+        pts = np.cumsum(rng.normal(0, 40, (m, 2)), axis=0) + np.array([X0, Y0])
         if k % 7 == 0:
             pts[1] = pts[0]  # a repeated vertex
         lines.append(LineString(pts))

@@ -355,3 +355,22 @@ def test_report_is_also_a_word_document(built_gpkg: Path, tmp_path: Path) -> Non
     Image.new("RGB", (40, 30), "white").save(png)
     with_maps = write_docx(res.report, tmp_path / "with_maps.docx", maps=[png])
     assert len(docx.Document(str(with_maps)).inline_shapes) == 1
+
+
+def test_report_when_the_carriers_already_cover_every_zone(plan: Path, tmp_path: Path) -> None:
+    # a city-scale carrier list (here a 1 km grid over the district): no site can add cover at
+    # the 1,000 m site radius; the report says so instead of failing
+    carriers = G.read_layer(plan, "carriers")
+    xs, ys = np.meshgrid(np.arange(0, 10_001, 1_000.0), np.arange(0, 10_001, 1_000.0))
+    grid = _layer([{"name_zh": f"点{i}", "name_en": f"p{i}", "category": "incubator",
+                    "level": "", "area": "", "note": ""} for i in range(xs.size)],
+                  [Point(X0 + x, Y0 + y) for x, y in zip(xs.ravel(), ys.ravel(), strict=True)])
+    with G.atomic_path(plan) as tmp:
+        G.write_frame(tmp, gpd.GeoDataFrame(pd.concat([carriers, grid], ignore_index=True),
+                                            crs=carriers.crs), "carriers")
+    write_report(plan, tmp_path / "c", n_sites=3, kde_cell=200)
+    md = (tmp_path / "c" / "report.md").read_text("utf-8")
+    assert "No site is suggested: the carriers already reach all of" in md
+    assert "(3 asked for)" in md and "Up to 3 (here 0) sites" in md
+    assert len(pd.read_csv(tmp_path / "c" / "sites.csv")) == 0
+    assert len(G.read_layer(plan, "analysis_sites")) == 0

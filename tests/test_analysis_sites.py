@@ -210,3 +210,21 @@ def test_unique_optimum_has_no_alternative_exactly() -> None:
     res = suggest_sites(zone, empty, radius=1000, n_sites=1, candidates=cand, demand_cell=50)
     assert res.attrs["alternatives_within_1pct"] == 0
     assert res.attrs["alternatives_exact"] is True
+
+
+def test_at_most_takes_the_candidates_that_add_cover_and_says_so() -> None:
+    zone = gpd.GeoDataFrame(geometry=[box(0, 0, 3_000, 1_000)], crs=32651)
+    existing = gpd.GeoDataFrame(geometry=[Point(500, 500)], crs=32651)
+    # the first two candidates stand where the existing carrier stands: only the third adds
+    cand = gpd.GeoDataFrame(geometry=[Point(500, 500), Point(500, 500), Point(2_500, 500)],
+                            crs=32651, index=["a", "b", "c"])
+    with pytest.raises(AnalysisError, match="only 1 of the 3 candidate sites"):
+        suggest_sites(zone, existing, radius=600, n_sites=3, candidates=cand)
+    got = suggest_sites(zone, existing, radius=600, n_sites=3, candidates=cand, at_most=True)
+    assert got["candidate"].tolist() == ["c"]
+    assert got.attrs["n_sites_asked"] == 3 and got.attrs["n_useful_candidates"] == 1
+    assert got["marginal_gain"].iloc[0] > 0
+    every = gpd.GeoDataFrame(geometry=[Point(x, 500) for x in (500, 1_500, 2_500)], crs=32651)
+    none = suggest_sites(zone, every, radius=1_200, n_sites=2, candidates=cand, at_most=True)
+    assert len(none) == 0 and none.attrs["n_useful_candidates"] == 0
+    assert none.attrs["demand_covered_by_sites"] == 0.0

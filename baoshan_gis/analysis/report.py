@@ -327,7 +327,8 @@ def write_report(
     step("suggested sites")
     site_zones = gap_zones
     sites = suggest_sites(site_zones, carriers, radius=site_radius, n_sites=n_sites,
-                          candidate_spacing=site_spacing, population=population, method="exact")
+                          candidate_spacing=site_spacing, population=population, method="exact",
+                          at_most=True)  # fewer (or none) where the carriers leave less to cover
     sites_tab = pd.DataFrame(sites.drop(columns=["geometry", "where_wkt"]))
     sites_tab["where_km2"] = sites_tab["where_km2"].round(3)
     sites_tab["lon"] = sites.geometry.x.round(5).to_numpy()
@@ -420,6 +421,18 @@ def _accuracy_table(carriers: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def site_shortfall_sentence(found: int, asked: int, zone_layer: str, radius: float) -> str:
+    """Why fewer sites than asked for are suggested (the report's Markdown and Word say this)."""
+    if found == 0:
+        return (f"无需新增选址：现有载体已覆盖 `{zone_layer}` 内 {radius:g} 米范围的全部需求。"
+                f" No site is suggested: the carriers already reach all of `{zone_layer}` within "
+                f"{radius:g} m, so no candidate would add cover ({asked} asked for).")
+    return (f"仅 {found} 个候选选址能增加覆盖（要求 {asked} 个）。"
+            f" Only {found} candidate site{'s' if found > 1 else ''} would add cover (the "
+            f"carriers reach the rest of `{zone_layer}` within {radius:g} m): {found} suggested, "
+            f"not {asked}.")
+
+
 def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               gaps_tab: pd.DataFrame, sites: gpd.GeoDataFrame, sites_tab: pd.DataFrame,
               acc: pd.DataFrame, carriers: gpd.GeoDataFrame, radii: Sequence[float],
@@ -510,8 +523,11 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
     else:
         lines += ["No gaps of that size.", ""]
     units = sites.attrs.get("demand_units", "m²")
+    asked = int(sites.attrs.get("n_sites_asked", len(sites)))
+    how_many = (f"{len(sites_tab)}" if len(sites) == asked
+                else f"Up to {asked} (here {len(sites_tab)})")
     lines += ["## 4. 建议新增载体选址 Suggested sites for new carriers", "",
-              f"{len(sites_tab)} sites inside `{gap_zone_layer}` that together cover the most "
+              f"{how_many} sites inside `{gap_zone_layer}` that together cover the most "
               f"area ({units}) not yet within {site_radius:g} m of a carrier in the layer, with "
               "the existing carriers held fixed (maximal covering location problem, solved "
               f"exactly among candidates on a {sites.attrs.get('n_candidates', 0)}-point grid; "
@@ -522,13 +538,16 @@ def _markdown(*, gpkg: Path, dens_tab: pd.DataFrame, cov_tab: pd.DataFrame,
               "than 1 % (layer `analysis_sites_where`; read the sites as these areas, not pins). "
               "Because the layer lacks most incubators, these show where the *named* carriers "
               "leave space, not where no incubator exists.", ""]
+    if len(sites) < asked:
+        lines += [site_shortfall_sentence(len(sites), asked, gap_zone_layer, site_radius), ""]
     scols = [c for c in ("rank", "marginal_gain_km2", "marginal_gain", "cumulative_share",
                          "where_km2", "lon", "lat") if c in sites_tab.columns]
     if "marginal_gain_km2" in scols:
         scols.remove("marginal_gain")
-    lines += [md_paste(sites_tab[scols], digits={"marginal_gain_km2": 3, "marginal_gain": 0,
-                                                 "cumulative_share": 2, "lon": 5, "lat": 5}), "",
-              alternatives_sentence(sites.attrs, len(sites)), ""]
+    if len(sites):
+        lines += [md_paste(sites_tab[scols], digits={"marginal_gain_km2": 3, "marginal_gain": 0,
+                                                     "cumulative_share": 2, "lon": 5, "lat": 5}),
+                  "", alternatives_sentence(sites.attrs, len(sites)), ""]
     lines += ["## 文件 Files", "",
               "`density.csv/json`, `coverage.csv/json`, `gaps.csv/json`, `sites.csv/json`, "
               "`carriers_accuracy.csv/json`, `carrier_density.tif`; the same results are layers "

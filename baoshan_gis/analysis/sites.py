@@ -325,6 +325,7 @@ def suggest_sites(
     crs: Any = None,
     max_cells: int = 200_000,
     time_limit: float = 60.0,
+    at_most: bool = False,
 ) -> gpd.GeoDataFrame:
     """Choose ``n_sites`` new carrier sites that cover the most still-uncovered demand.
 
@@ -352,6 +353,10 @@ def suggest_sites(
         Metric CRS (default UTM 51N).
     max_cells
         Cap on demand cells and on candidates.
+    at_most
+        Take ``n_sites`` as an upper bound: where fewer candidates would cover any demand the
+        existing carriers leave, choose those (none when nothing is left to cover) instead of
+        refusing. ``attrs`` then say how many were asked for and how many could add cover.
 
     Returns
     -------
@@ -422,14 +427,15 @@ def suggest_sites(
             f"{len(cx)} (or give more candidates: a smaller spacing or a candidate layer)"
         )
     n_useful = int(np.unique(cols).size)
-    if n_sites > n_useful:
+    if n_sites > n_useful and not at_most:
         raise AnalysisError(
             f"n_sites={n_sites}, but only {n_useful} of the {len(cx)} candidate sites would cover "
             f"any demand the existing carriers leave uncovered; ask for at most {n_useful}"
             + (" (there is nothing left to cover)" if n_useful == 0 else "")
         )
-    k = int(n_sites)
-    chosen, _obj = solve_mclp(dw[dem_idx], cover, k, method=method, time_limit=time_limit)
+    k = min(int(n_sites), n_useful)
+    chosen = (solve_mclp(dw[dem_idx], cover, k, method=method, time_limit=time_limit)[0]
+              if k else [])
     # gains on the exact geometry the coverage uses (circles of the same polygon), not cells
     from baoshan_gis.analysis.coverage import _QUAD_SEGS
 
@@ -490,6 +496,7 @@ def suggest_sites(
         "demand_uncovered_before": total_left,
         "demand_covered_by_sites": total,
         "n_candidates": len(cx), "demand_cell_m": cell,
+        "n_sites_asked": int(n_sites), "n_useful_candidates": n_useful,
         "alternatives_within_1pct": n_alt, "alternatives_exact": alt_exact,
         "metric_crs": zm.crs.to_string(),
     })
