@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import Point, box
 
 from baoshan_gis._errors import AnalysisError
@@ -141,3 +142,27 @@ def test_gaps_are_the_uncovered_parts_ranked_by_area(tmp_path: Path) -> None:
     gp = coverage_gaps(_zone(), band, min_area=1.0, population=small_pop)
     assert gp.loc[gp["rank_area"] == 2, "rank_population"].iloc[0] == 1
     assert gp["population"].max() > 0
+
+
+@pytest.mark.parametrize("radius", [150.0, 500.0, 1_000.0])
+def test_the_union_of_many_discs_equals_the_plain_union(radius: float) -> None:
+    # dense points hide most discs; the union leaves those out and unites grid cells instead:
+    # it must be the same set, holes and lone points included
+    from baoshan_gis.analysis._union import PARALLEL_UNION_MIN, buffered_union
+
+    rng = np.random.default_rng(int(radius))
+    ang, rad = rng.uniform(0, 2 * np.pi, 4_000), rng.uniform(2_500, 4_000, 4_000)
+    ring = np.column_stack([rad * np.cos(ang), rad * np.sin(ang)])  # a hole in the middle
+    dense = rng.normal(0, 300, (1_500, 2)) + np.array([9_000.0, 0.0])
+    dupes = np.repeat([[6_000.0, 5_000.0]], 5, axis=0)  # one spot five times
+    lone = rng.uniform(-8_000, -6_000, (40, 2))  # far apart: nothing hides them
+    xy = np.concatenate([ring, dense, dupes, lone])
+    pts = shapely.points(xy)
+    assert len(pts) >= PARALLEL_UNION_MIN
+    got = buffered_union(pts, radius, quad_segs=32)
+    want = shapely.union_all(shapely.buffer(pts, radius, quad_segs=32))
+    assert got.is_valid
+    assert got.area == pytest.approx(want.area, rel=1e-12)
+    assert got.symmetric_difference(want).area < 1e-6
+    holes = [int(shapely.get_num_interior_rings(shapely.get_parts(g)).sum()) for g in (got, want)]
+    assert holes[0] == holes[1] >= 1  # the ring's hole is kept
