@@ -19,6 +19,9 @@ import shapely
 
 #: Below this many geometries one union on one core is quick enough (threads cost more).
 PARALLEL_UNION_MIN = 2_000
+#: Leave hidden discs out only where at least this share of them is hidden: 10,000 points
+#: over 780 km² at 500 m (few hidden) took 0.67 s that way against 0.56 s for the plain union.
+HIDDEN_MIN_SHARE = 0.25
 #: At most this many threads.
 MAX_WORKERS = 4
 
@@ -76,7 +79,7 @@ def buffered_union(geoms: np.ndarray, width: float, *, quad_segs: int) -> Any:
         xy = shapely.get_coordinates(geoms)
         if len(xy) == len(geoms):  # no empty point
             hidden, cells = _inner_discs(xy[:, 0], xy[:, 1], width, quad_segs)
-            if hidden.any():
+            if hidden.mean() >= HIDDEN_MIN_SHARE:  # else the cells cost more than they save
                 kept = buffered_union(geoms[~hidden], width, quad_segs=quad_segs)
                 return shapely.union_all([kept, shapely.union_all(cells)])
 
