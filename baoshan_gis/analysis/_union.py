@@ -12,6 +12,7 @@ pieces), so with one core, or few geometries, it is one ``shapely.union_all``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ def _cores() -> int:
 
 
 def _inner_discs(x: np.ndarray, y: np.ndarray, width: float, quad_segs: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
     """Which discs the others hide, and the grid cells that stand in for them.
 
     Cells are squares small enough to lie inside the polygon disc of any point in them (the
@@ -41,7 +42,8 @@ def _inner_discs(x: np.ndarray, y: np.ndarray, width: float, quad_segs: int
     disc whose every cell within its reach holds a point lies inside those cells: it can
     be left out when the cells holding points are united instead. The union is the same set:
     every disc is kept or inside the united cells, every cell is inside a disc. Returns
-    ``(hidden, cells)``: a mask over the points and the boxes of the cells holding points.
+    ``(hidden, cells)``: a mask over the points and a function giving the boxes of the cells
+    holding points (made only where they are used).
     """
     inradius = width * np.cos(np.pi / (4 * quad_segs))
     size = 0.999 * inradius / np.sqrt(2.0)
@@ -49,11 +51,11 @@ def _inner_discs(x: np.ndarray, y: np.ndarray, width: float, quad_segs: int
     i = np.floor((x - x0) / size).astype(np.int64)
     j = np.floor((y - y0) / size).astype(np.int64)
     ni, nj = int(i.max()) + 1, int(j.max()) + 1
-    count = np.zeros((ni, nj), dtype=np.int64)
-    np.add.at(count, (i, j), 1)
+    held = np.zeros((ni, nj), dtype=bool)  # the cells holding a point
+    held[i, j] = True
     k = int(np.ceil(width / size))  # a disc reaches at most k cells from its own
     padded = np.zeros((ni + 2 * k, nj + 2 * k), dtype=bool)
-    padded[k:k + ni, k:k + nj] = count > 0
+    padded[k:k + ni, k:k + nj] = held
     full = np.ones((ni, nj), dtype=bool)  # every cell the disc may reach holds a point
     for di in range(-k, k + 1):
         for dj in range(-k, k + 1):
@@ -61,11 +63,13 @@ def _inner_discs(x: np.ndarray, y: np.ndarray, width: float, quad_segs: int
             if gap_i**2 + gap_j**2 > width**2:  # no point of this cell is within reach
                 continue
             full &= padded[k + di:k + di + ni, k + dj:k + dj + nj]
-    hidden = full[i, j]
-    ci, cj = np.nonzero(count > 0)
-    cells = shapely.box(x0 + ci * size, y0 + cj * size, x0 + (ci + 1) * size,
-                        y0 + (cj + 1) * size)
-    return hidden, cells
+
+    def cells() -> np.ndarray:
+        ci, cj = np.nonzero(held)
+        return shapely.box(x0 + ci * size, y0 + cj * size, x0 + (ci + 1) * size,
+                           y0 + (cj + 1) * size)
+
+    return full[i, j], cells
 
 
 def buffered_union(geoms: np.ndarray, width: float, *, quad_segs: int) -> Any:
@@ -81,7 +85,7 @@ def buffered_union(geoms: np.ndarray, width: float, *, quad_segs: int) -> Any:
             hidden, cells = _inner_discs(xy[:, 0], xy[:, 1], width, quad_segs)
             if hidden.mean() >= HIDDEN_MIN_SHARE:  # else the cells cost more than they save
                 kept = buffered_union(geoms[~hidden], width, quad_segs=quad_segs)
-                return shapely.union_all([kept, shapely.union_all(cells)])
+                return shapely.union_all([kept, shapely.union_all(cells())])
 
     def unite(part: np.ndarray) -> Any:
         return shapely.union_all(shapely.buffer(part, width, quad_segs=quad_segs))

@@ -264,8 +264,9 @@ def network_reach(
     cuts = substrings(lines[np.concatenate([eu, ev])],
                       np.concatenate([np.zeros(len(eu)), 1.0 - fv]),
                       np.concatenate([fu, np.ones(len(ev))]))
+    whole_owner = np.where(nearer_u, lab_u, lab_v)[whole_idx]  # a whole edge: its nearer end's
     pieces = np.concatenate([lines[whole_idx], cuts])
-    owner = np.concatenate([np.where(nearer_u, lab_u, lab_v)[whole_idx], lab_u[eu], lab_v[ev]])
+    owner = np.concatenate([whole_owner, lab_u[eu], lab_v[ev]])
     seg_len = np.concatenate([ln[whole_idx], from_u[eu], from_v[ev]])
     reached = np.isfinite(dist)
     # a reached node that no piece of its own facility ends at (a facility on a node without
@@ -274,10 +275,9 @@ def network_reach(
     # graph; the area changes by 0.001 %, where a 16-sided disc's vertices stick out of a cap)
     own = np.zeros(g.n_nodes, dtype=bool)
     own[g.u[part_u]] = own[g.v[part_v]] = True
-    wu, wv = g.u[whole], g.v[whole]
-    nearer = np.where(nearer_u, lab_u, lab_v)[whole]
-    own[wu[nearer == lab_u[whole]]] = True
-    own[wv[nearer == lab_v[whole]]] = True
+    wu, wv = g.u[whole_idx], g.v[whole_idx]
+    own[wu[whole_owner == lab_u[whole_idx]]] = True
+    own[wv[whole_owner == lab_v[whole_idx]]] = True
     alone = reached & ~own
     node_pts = shapely.points(g.x[alone], g.y[alone])
     node_owner = labels[alone]
